@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+    // Two cores on CI machines: keep concurrency modest so timing-sensitive
+    // scenario tests are not starved.
+    maxWorkers: 2,
+  },
+});

@@ -48,3 +48,49 @@ export interface VertoCallSink {
   /** A call from FreeSWITCH toward this Verto session (inbound: SIP -> Matrix). */
   invite(callId: string, params: Readonly<Record<string, unknown>>): void;
 }
+
+/** Result of a call-level Verto request, as mod_verto reports it. */
+export type VertoCallResult =
+  | { readonly ok: true; readonly fields?: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly message: string; readonly cause?: string; readonly causeCode?: number };
+
+/**
+ * What the Verto server needs from the channel model. The model
+ * (channel-model.ts) implements it; the Verto server (verto-server.ts)
+ * only calls it. Sessions are identified by sessid, as in mod_verto: calls
+ * remember the sessid that created them, not the socket.
+ */
+export interface VertoBackend {
+  /** A socket with this sessid logged in (or re-logged in); the sink receives its call messages. Returns the uuids of detached calls re-attached (for `verto.attach` + `verto.clientReady`). */
+  attachSession(sessid: string, user: string, sink: VertoCallSink): readonly string[];
+  /** The socket of this sessid is gone: unanswered calls die (DESTINATION_OUT_OF_ORDER), answered ones detach. */
+  detachSession(sessid: string): void;
+  invite(req: VertoInviteRequest): VertoCallResult;
+  /** Client `verto.answer` for a call FreeSWITCH offered to it (inbound). */
+  answer(sessid: string, callId: string, sdp: string): VertoCallResult;
+  /** Client `verto.bye`; result fields carry cause/causeCode as mod_verto echoes them. */
+  bye(sessid: string, callId: string, cause: string | undefined, causeCode: number | undefined): VertoCallResult;
+  /** Client `verto.info` with dtmf. */
+  dtmf(sessid: string, callId: string, digits: string): VertoCallResult;
+  /** Client `verto.modify` (hold, unhold, toggleHold, transfer...). */
+  modify(sessid: string, callId: string, action: string, params: Readonly<Record<string, unknown>>): VertoCallResult;
+  /** Client `verto.attach` answer after a re-attach offer. */
+  reattach(sessid: string, callId: string, sdp: string): VertoCallResult;
+}
+
+/** One dialplan action after variable and capture expansion. */
+export interface DialplanAction {
+  readonly app: string;
+  readonly data: string;
+}
+
+/**
+ * The XML dialplan, as FreeSWITCH's mod_dialplan_xml runs it: extensions in
+ * order, conditions on fields (destination_number, ${var}) with regexes,
+ * `$1` captures and `${var}` expansion, actions / anti-actions, `continue`.
+ * `route` returns the actions to execute, or undefined when no extension
+ * matched (FreeSWITCH then hangs up with NO_ROUTE_DESTINATION).
+ */
+export interface DialplanEngine {
+  route(context: string, channelVariables: Readonly<Record<string, string>>): readonly DialplanAction[] | undefined;
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+// The config file's schema. Field descriptions live in config.example.yaml,
+// which a test keeps in step with this schema.
+
+const port = z
+  .number({ error: 'must be a port number (1-65535)' })
+  .int({ error: 'must be a port number (1-65535)' })
+  .min(1, { error: 'must be a port number (1-65535)' })
+  .max(65535, { error: 'must be a port number (1-65535)' });
+
+const durationMs = (min: number, max: number) =>
+  z
+    .number({ error: `must be a number of milliseconds between ${min} and ${max}` })
+    .int({ error: `must be a whole number of milliseconds between ${min} and ${max}` })
+    .min(min, { error: `must be at least ${min} ms` })
+    .max(max, { error: `must be at most ${max} ms` });
+
+/** A secret in the file: the value itself, or omitted and given by env / *_file. */
+const secretValue = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional();
+const secretFile = z.string({ error: 'must be a file path' }).min(1, { error: 'must not be empty' }).optional();
+
+const reconnect = z
+  .strictObject({
+    initial_delay_ms: durationMs(10, 60_000).default(250),
+    max_delay_ms: durationMs(100, 600_000).default(15_000),
+  })
+  .refine((r) => r.max_delay_ms >= r.initial_delay_ms, {
+    error: 'max_delay_ms must not be below initial_delay_ms',
+    path: ['max_delay_ms'],
+  })
+  .prefault({});
+
+const hostname = z
+  .string({ error: 'must be a host name or IP address' })
+  .regex(/^[A-Za-z0-9.:\-[\]]{1,253}$/, { error: 'must be a host name or IP address' });
+
+export const eslSchema = z.strictObject({
+  host: hostname.default('127.0.0.1'),
+  port: port.default(8021),
+  password: secretValue,
+  password_file: secretFile,
+  request_timeout_ms: durationMs(100, 120_000).default(5_000),
+  connect_timeout_ms: durationMs(100, 120_000).default(5_000),
+  reconnect,
+});
+
+const wsUrl = z
+  .string({ error: 'must be a ws:// or wss:// URL' })
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, { error: 'must be a ws:// or wss:// URL (without credentials in it)' });
+
+const httpUrl = z
+  .string({ error: 'must be an http:// or https:// URL' })
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, { error: 'must be an http:// or https:// URL (without credentials in it)' });
+
+export const vertoSchema = z.strictObject({
+  url: wsUrl,
+  login: z
+    .string({ error: 'must be a Verto login such as edge@127.0.0.1' })
+    .regex(/^[A-Za-z0-9_.+-]{1,64}@[A-Za-z0-9.:\-[\]]{1,253}$/, { error: 'must be a Verto login such as edge@127.0.0.1' }),
+  password: secretValue,
+  password_file: secretFile,
+  /** Accept a self-signed certificate on wss:// (testing only). */
+  tls_insecure: z.boolean({ error: 'must be true or false' }).default(false),
+  request_timeout_ms: durationMs(100, 120_000).default(10_000),
+  connect_timeout_ms: durationMs(100, 120_000).default(5_000),
+  keepalive_interval_ms: durationMs(1_000, 600_000).default(25_000),
+  reconnect,
+});
+
+const userId = z
+  .string({ error: 'must be a Matrix user ID such as @edge:example.org' })
+  .regex(/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.:\-[\]]+$/, { error: 'must be a Matrix user ID such as @edge:example.org' });
+
+export const matrixSchema = z.strictObject({
+  homeserver_url: httpUrl,
+  mode: z.enum(['bot'], { error: 'must be "bot" (appservice mode comes later)' }).default('bot'),
+  user_id: userId,
+  access_token: secretValue,
+  access_token_file: secretFile,
+  password: secretValue,
+  password_file: secretFile,
+  device_id: z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ or -' }).optional(),
+  request_timeout_ms: durationMs(1_000, 300_000).default(30_000),
+  sync_timeout_ms: durationMs(1_000, 300_000).default(30_000),
+});
+
+export const logSchema = z
+  .strictObject({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  esl: eslSchema.prefault({}),
+  verto: vertoSchema,
+  matrix: matrixSchema,
+  log: logSchema,
+});
+
+export type RawConfig = z.infer<typeof configSchema>;

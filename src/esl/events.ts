@@ -1,0 +1,55 @@
+import type { Event as ModeslEvent } from 'modesl';
+
+/** A FreeSWITCH event as the edge sees it: validated, headers as plain strings. */
+export interface EslEvent {
+  readonly name: string;
+  /** Unique-ID of the channel the event is about, when it is about one. */
+  readonly uniqueId: string | undefined;
+  readonly coreUuid: string | undefined;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: string | undefined;
+}
+
+export class EslEventError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EslEventError';
+  }
+}
+
+/**
+ * Parse a modesl event (subscribed as `event json`, so values were not
+ * URL-decoded). Array-valued headers are joined with "|" as FreeSWITCH's
+ * plain format shows them. Throws EslEventError on a malformed event.
+ */
+export function parseEslEvent(raw: ModeslEvent): EslEvent {
+  if (!Array.isArray(raw.headers)) throw new EslEventError('event has no header list');
+  const headers = new Map<string, string>();
+  for (const h of raw.headers) {
+    if (typeof h.name !== 'string' || h.name === '') throw new EslEventError('event header without a name');
+    if (typeof h.value === 'string') headers.set(h.name, h.value);
+    else if (typeof h.value === 'number' || typeof h.value === 'boolean') headers.set(h.name, String(h.value));
+    else if (Array.isArray(h.value) && h.value.every((x) => typeof x === 'string')) headers.set(h.name, h.value.join('|'));
+    else throw new EslEventError(`event header ${h.name} has a value of an unexpected type`);
+  }
+  const name = headers.get('Event-Name');
+  if (name === undefined || !/^[A-Z][A-Z0-9_]*$/.test(name)) throw new EslEventError('event without a valid Event-Name');
+  const body = typeof raw.body === 'string' && raw.body !== '' ? raw.body : undefined;
+  return { name, uniqueId: headers.get('Unique-ID'), coreUuid: headers.get('Core-UUID'), headers, body };
+}
+
+/** The events the edge subscribes to. */
+export const SUBSCRIBED_EVENTS = [
+  'CHANNEL_CREATE',
+  'CHANNEL_PROGRESS',
+  'CHANNEL_PROGRESS_MEDIA',
+  'CHANNEL_ANSWER',
+  'CHANNEL_BRIDGE',
+  'CHANNEL_UNBRIDGE',
+  'CHANNEL_HANGUP',
+  'CHANNEL_HANGUP_COMPLETE',
+  'CHANNEL_DESTROY',
+  'DTMF',
+  'BACKGROUND_JOB',
+  'CHANNEL_EXECUTE_COMPLETE',
+] as const;

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { Logger } from '../log/logger.ts';
+import type { Secret } from '../config/secret.ts';
+import { Backoff } from '../net/backoff.ts';
+import { Listeners, type ConnectionState } from '../net/connection-state.ts';
+import { TimeoutError } from '../net/deadline.ts';
+import { needsReply, parseServerFrame, VertoRpcError, type RpcResponse, type ServerRequest } from './messages.ts';
+
+export interface VertoClientOptions {
+  readonly url: string;
+  readonly login: string;
+  readonly password: Secret;
+  /** Kept across reconnects so FreeSWITCH re-attaches answered calls. */
+  readonly sessid?: string;
+  readonly tlsInsecure: boolean;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number } | false;
+  readonly logger: Logger;
+}
+
+export class VertoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VertoError';
+  }
+}
+
+interface Pending {
+  readonly method: string;
+  readonly resolve: (result: Record<string, unknown>) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * JSON-RPC 2.0 client for mod_verto over ws:// or wss://: login, ids and a
+ * deadline per request, replies to server requests, keepalive pings, and
+ * reconnection with the same sessid (so answered calls are re-attached).
+ */
+export class VertoClient {
+  readonly #options: VertoClientOptions;
+  readonly #log: Logger;
+  readonly #backoff: Backoff | undefined;
+  readonly #sessid: string;
+  readonly #requests = new Listeners<[ServerRequest]>();
+  readonly #states = new Listeners<[ConnectionState, string | undefined]>();
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #state: ConnectionState = 'idle';
+  #ws: WebSocket | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #keepaliveTimer: NodeJS.Timeout | undefined;
+  #lastFailure: string | undefined;
+
+  constructor(options: VertoClientOptions) {
+    this.#options = options;
+    this.#sessid = options.sessid ?? randomUUID();
+    this.#log = options.logger.child({ peer: 'verto', url: redactUrl(options.url) });
+    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get sessid(): string {
+    return this.#sessid;
+  }
+
+  get lastFailure(): string | undefined {
+    return this.#lastFailure;
+  }
+
+  onRequest(fn: (request: ServerRequest) => void): () => void {
+    return this.#requests.add(fn);
+  }
+
+  onState(fn: (state: ConnectionState, reason: string | undefined) => void): () => void {
+    return this.#states.add(fn);
+  }
+
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#connect();
+  }
+
+  /** Send a request once logged in; resolves with `result`, rejects with VertoRpcError / TimeoutError. */
+  request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.#state !== 'connected') return Promise.reject(new VertoError(`Verto is not connected (${this.#state})`));
+    return this.#send(method, params);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const ws = this.#ws;
+    this.#teardown('stopping');
+    this.#setState('stopped', undefined);
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1_000);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'shutting down');
+        else ws.terminate();
+      });
+    }
+    this.#requests.clear();
+    this.#states.clear();
+  }
+
+  #setState(state: ConnectionState, reason: string | undefined): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#states.emit(state, reason);
+  }
+
+  #connect(): void {
+    this.#setState(this.#backoff && this.#backoff.attempt > 0 ? 'reconnecting' : 'connecting', undefined);
+    const ws = new WebSocket(this.#options.url, {
+      handshakeTimeout: this.#options.connectTimeoutMs,
+      rejectUnauthorized: !this.#options.tlsInsecure,
+      maxPayload: 4 * 1024 * 1024,
+    });
+    this.#ws = ws;
+    this.#connectTimer = setTimeout(
+      () => this.#lose(`not logged in within ${this.#options.connectTimeoutMs} ms`),
+      this.#options.connectTimeoutMs,
+    );
+    ws.on('open', () => void this.#login(ws));
+    ws.on('message', (data, isBinary) => {
+      if (ws !== this.#ws) return;
+      if (isBinary) {
+        this.#log.warn('ignored a binary frame');
+        return;
+      }
+      this.#onFrame(data.toString());
+    });
+    ws.on('error', (err) => this.#lose(err.message));
+    ws.on('close', (code) => this.#lose(`socket closed (${code})`));
+  }
+
+  async #login(ws: WebSocket): Promise<void> {
+    try {
+      await this.#send('login', {
+        login: this.#options.login,
+        passwd: this.#options.password.reveal(),
+        loginParams: {},
+        userVariables: {},
+        sessid: this.#sessid,
+      });
+    } catch (err) {
+      if (ws !== this.#ws) return;
+      if (err instanceof VertoRpcError && (err.code === -32001 || err.code === -32000)) {
+        this.#lose(`login refused: ${String(err.data['message'])} (check verto.login and verto.password)`);
+      } else {
+        this.#lose(`login failed: ${(err as Error).message}`);
+      }
+      return;
+    }
+    if (ws !== this.#ws) return;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#backoff?.reset();
+    this.#lastFailure = undefined;
+    this.#log.info({ state: 'connected', sessid: this.#sessid }, 'Verto connected');
+    this.#setState('connected', undefined);
+    this.#scheduleKeepalive();
+  }
+
+  #scheduleKeepalive(): void {
+    clearTimeout(this.#keepaliveTimer);
+    this.#keepaliveTimer = setTimeout(() => {
+      this.#keepaliveTimer = undefined;
+      this.#send('verto.ping', {}).then(
+        () => this.#scheduleKeepalive(),
+        (err: Error) => this.#lose(`keepalive failed: ${err.message}`),
+      );
+    }, this.#options.keepaliveIntervalMs);
+  }
+
+  #send(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ws = this.#ws;
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return Promise.reject(new VertoError('Verto socket is not open'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`verto ${method}`, this.#options.requestTimeoutMs));
+      }, this.#options.requestTimeoutMs);
+      this.#pending.set(id, { method, resolve, reject, timer });
+      ws.send(JSON.stringify({ jsonrpc: '2.0', method, params: { ...params, sessid: this.#sessid }, id }));
+    });
+  }
+
+  #onFrame(text: string): void {
+    let messages;
+    try {
+      messages = parseServerFrame(text);
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'ignored a malformed Verto frame');
+      return;
+    }
+    for (const m of messages) {
+      if (m.kind === 'response') this.#onResponse(m.message);
+      else this.#onServerRequest(m.message);
+    }
+  }
+
+  #onResponse(message: RpcResponse): void {
+    if (typeof message.id !== 'number') return;
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) {
+      this.#log.debug({ id: message.id }, 'reply to no pending request');
+      return;
+    }
+    this.#pending.delete(message.id);
+    clearTimeout(pending.timer);
+    if ('result' in message) pending.resolve(message.result as Record<string, unknown>);
+    else pending.reject(new VertoRpcError(pending.method, message.error));
+  }
+
+  #onServerRequest(request: ServerRequest): void {
+    if (needsReply(request) && this.#ws?.readyState === WebSocket.OPEN) {
+      this.#ws.send(JSON.stringify({ jsonrpc: '2.0', id: request.id, result: { method: request.method } }));
+    }
+    if (request.method === 'verto.punt') {
+      this.#log.warn('FreeSWITCH punted this Verto session (another socket logged in with the same sessid)');
+    }
+    this.#requests.emit(request);
+  }
+
+  #teardown(reason: string): void {
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#keepaliveTimer);
+    this.#connectTimer = undefined;
+    this.#keepaliveTimer = undefined;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new VertoError(`Verto connection lost: ${reason}`));
+    }
+    this.#pending.clear();
+    const ws = this.#ws;
+    this.#ws = undefined;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      if (reason !== 'stopping') ws.terminate();
+    }
+  }
+
+  #lose(reason: string): void {
+    if (this.#ws === undefined || this.#state === 'stopped') return;
+    const wasConnected = this.#state === 'connected';
+    this.#lastFailure = reason;
+    this.#teardown(reason);
+    this.#log.warn({ reason }, wasConnected ? 'Verto connection lost' : 'Verto connection attempt failed');
+    if (this.#backoff === undefined) {
+      this.#setState('stopped', reason);
+      return;
+    }
+    const delay = this.#backoff.next();
+    this.#setState('reconnecting', reason);
+    this.#log.info({ delayMs: delay, attempt: this.#backoff.attempt }, 'Verto reconnecting');
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#connect();
+    }, delay);
+  }
+}
+
+/** A URL fit for a log line: no credentials, no query. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

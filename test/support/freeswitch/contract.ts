@@ -40,13 +40,27 @@ export interface VertoInviteRequest {
 
 /** Call-level notifications from the model back to the Verto side. */
 export interface VertoCallSink {
-  media(callId: string, sdp: string): void;
-  answer(callId: string, sdp: string | undefined): void;
+  /**
+   * `variables` (optional, added by the Verto server engineer): the CHANNEL_DATA
+   * event headers mod_verto puts in `params.variables` (Event-Name, Core-UUID,
+   * FreeSWITCH-Hostname, …, Event-Sequence; see real/README.md obs. 6). When
+   * absent the Verto server fills in its own.
+   */
+  media(callId: string, sdp: string, variables?: Readonly<Record<string, string>>): void;
+  answer(callId: string, sdp: string | undefined, variables?: Readonly<Record<string, string>>): void;
   display(callId: string, params: Readonly<Record<string, string>>): void;
   /** FreeSWITCH hung the verto leg up (server `verto.bye`). */
   bye(callId: string, cause: string, causeCode: number): void;
   /** A call from FreeSWITCH toward this Verto session (inbound: SIP -> Matrix). */
   invite(callId: string, params: Readonly<Record<string, unknown>>): void;
+  /**
+   * Re-attach offer for a call detached from this sessid (server `verto.attach`).
+   * The model calls it from attachSession, once per call it re-attaches, before
+   * returning their uuids. params in mod_verto's order after callID: variables,
+   * sdp (a fresh FreeSWITCH offer), caller_id_name, caller_id_number,
+   * callee_id_name, callee_id_number, display_direction, verto_h_*.
+   */
+  attach(callId: string, params: Readonly<Record<string, unknown>>): void;
 }
 
 /** Result of a call-level Verto request, as mod_verto reports it. */

@@ -1,0 +1,92 @@
+import type { EdgeConfig } from './config/load.ts';
+import { createLogger } from './log/logger.ts';
+import { EslClient } from './esl/client.ts';
+import { status } from './esl/commands.ts';
+import { VertoClient, redactUrl } from './verto/client.ts';
+import { probeHomeserver } from './matrix/probe.ts';
+
+export interface ProbeResult {
+  readonly name: 'esl' | 'verto' | 'matrix';
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+function waitForOutcome(subscribe: (fn: (state: string, reason: string | undefined) => void) => () => void): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const off = subscribe((state, reason) => {
+      if (state === 'connected') {
+        off();
+        resolve(undefined);
+      } else if (state === 'stopped') {
+        off();
+        resolve(reason ?? 'stopped');
+      }
+    });
+  });
+}
+
+export async function probeEsl(config: EdgeConfig): Promise<ProbeResult> {
+  const client = new EslClient({
+    host: config.esl.host,
+    port: config.esl.port,
+    password: config.esl.password,
+    requestTimeoutMs: config.esl.request_timeout_ms,
+    connectTimeoutMs: config.esl.connect_timeout_ms,
+    reconnect: false,
+    logger: createLogger('silent'),
+  });
+  const outcome = waitForOutcome((fn) => client.onState(fn));
+  client.start();
+  const failure = await outcome;
+  const where = `${config.esl.host}:${config.esl.port}`;
+  try {
+    if (failure !== undefined) return { name: 'esl', ok: false, detail: `${where}: ${failure}` };
+    const body = await client.api(status());
+    const firstLine = body.split('\n')[0]?.trim() ?? '';
+    return { name: 'esl', ok: true, detail: `${where}: authenticated; status: ${firstLine}` };
+  } catch (err) {
+    return { name: 'esl', ok: false, detail: `${where}: status failed: ${(err as Error).message}` };
+  } finally {
+    await client.stop();
+  }
+}
+
+export async function probeVerto(config: EdgeConfig): Promise<ProbeResult> {
+  const client = new VertoClient({
+    url: config.verto.url,
+    login: config.verto.login,
+    password: config.verto.password,
+    tlsInsecure: config.verto.tls_insecure,
+    requestTimeoutMs: config.verto.request_timeout_ms,
+    connectTimeoutMs: config.verto.connect_timeout_ms,
+    keepaliveIntervalMs: config.verto.keepalive_interval_ms,
+    reconnect: false,
+    logger: createLogger('silent'),
+  });
+  const outcome = waitForOutcome((fn) => client.onState(fn));
+  client.start();
+  const failure = await outcome;
+  await client.stop();
+  const where = redactUrl(config.verto.url);
+  return failure === undefined
+    ? { name: 'verto', ok: true, detail: `${where}: logged in as ${config.verto.login}` }
+    : { name: 'verto', ok: false, detail: `${where}: ${failure}` };
+}
+
+export async function probeMatrix(config: EdgeConfig): Promise<ProbeResult> {
+  try {
+    const who = await probeHomeserver(config.matrix);
+    return { name: 'matrix', ok: true, detail: `${config.matrix.homeserver_url}: whoami ${who}` };
+  } catch (err) {
+    return { name: 'matrix', ok: false, detail: `${config.matrix.homeserver_url}: ${(err as Error).message}` };
+  }
+}
+
+/** Run every probe; one line each. */
+export async function runChecks(config: EdgeConfig): Promise<ProbeResult[]> {
+  return Promise.all([probeEsl(config), probeVerto(config), probeMatrix(config)]);
+}
+
+export function formatProbe(r: ProbeResult): string {
+  return `${r.name.padEnd(7)}${r.ok ? 'OK  ' : 'FAIL'}  ${r.detail}`;
+}

@@ -1,0 +1,73 @@
+import type { EdgeConfig } from './config/load.ts';
+import type { Logger } from './log/logger.ts';
+import { EslClient } from './esl/client.ts';
+import { VertoClient } from './verto/client.ts';
+import { MatrixBot } from './matrix/client.ts';
+import type { ConnectionState } from './net/connection-state.ts';
+
+export type Peer = 'esl' | 'verto' | 'matrix';
+
+/**
+ * The running edge: its three connections and (from the call issues on)
+ * the calls between them. Owns every socket and timer it starts; stop()
+ * releases them all.
+ */
+export class Edge {
+  readonly esl: EslClient;
+  readonly verto: VertoClient;
+  readonly matrix: MatrixBot;
+  readonly #log: Logger;
+
+  constructor(config: EdgeConfig, log: Logger) {
+    this.#log = log;
+    this.esl = new EslClient({
+      host: config.esl.host,
+      port: config.esl.port,
+      password: config.esl.password,
+      requestTimeoutMs: config.esl.request_timeout_ms,
+      connectTimeoutMs: config.esl.connect_timeout_ms,
+      reconnect: { initialDelayMs: config.esl.reconnect.initial_delay_ms, maxDelayMs: config.esl.reconnect.max_delay_ms },
+      logger: log,
+    });
+    this.verto = new VertoClient({
+      url: config.verto.url,
+      login: config.verto.login,
+      password: config.verto.password,
+      tlsInsecure: config.verto.tls_insecure,
+      requestTimeoutMs: config.verto.request_timeout_ms,
+      connectTimeoutMs: config.verto.connect_timeout_ms,
+      keepaliveIntervalMs: config.verto.keepalive_interval_ms,
+      reconnect: { initialDelayMs: config.verto.reconnect.initial_delay_ms, maxDelayMs: config.verto.reconnect.max_delay_ms },
+      logger: log,
+    });
+    this.matrix = new MatrixBot({
+      homeserverUrl: config.matrix.homeserver_url,
+      userId: config.matrix.user_id,
+      accessToken: config.matrix.accessToken,
+      password: config.matrix.password,
+      deviceId: config.matrix.device_id,
+      requestTimeoutMs: config.matrix.request_timeout_ms,
+      syncTimeoutMs: config.matrix.sync_timeout_ms,
+      logger: log,
+    });
+    const report = (peer: Peer) => (state: ConnectionState, reason: string | undefined) =>
+      this.#log.info({ peer, state, ...(reason === undefined ? {} : { reason }) }, `${peer} ${state}`);
+    this.esl.onState(report('esl'));
+    this.verto.onState(report('verto'));
+    this.matrix.onState(report('matrix'));
+  }
+
+  states(): Record<Peer, ConnectionState> {
+    return { esl: this.esl.state, verto: this.verto.state, matrix: this.matrix.state };
+  }
+
+  async start(): Promise<void> {
+    this.esl.start();
+    this.verto.start();
+    await this.matrix.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.matrix.stop(), this.verto.stop(), this.esl.stop()]);
+  }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { HELP, parseCommandLine, UsageError, type Command } from './cli/args.ts';
+import { ConfigError } from './config/errors.ts';
+import { loadConfigFile, type EdgeConfig } from './config/load.ts';
+import { createLogger } from './log/logger.ts';
+import { Edge } from './edge.ts';
+import { formatProbe, runChecks } from './check.ts';
+
+const EXIT_CHECK_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+function loadOrExit(path: string): EdgeConfig {
+  try {
+    return loadConfigFile(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`matrix-sip-edge: invalid config ${path}:\n${err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw err;
+  }
+}
+
+async function check(configPath: string): Promise<number> {
+  const config = loadOrExit(configPath);
+  process.stdout.write(`config OK    ${configPath}\n`);
+  const results = await runChecks(config);
+  for (const r of results) process.stdout.write(`${formatProbe(r)}\n`);
+  return results.every((r) => r.ok) ? 0 : EXIT_CHECK_FAILED;
+}
+
+async function run(configPath: string): Promise<void> {
+  const config = loadOrExit(configPath);
+  const log = createLogger(config.log.level);
+  const edge = new Edge(config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    edge.stop().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exitCode = 0;
+      },
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  log.info({ version: version(), esl: `${config.esl.host}:${config.esl.port}`, matrix: config.matrix.homeserver_url }, 'starting');
+  try {
+    await edge.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'could not start');
+    await edge.stop();
+    process.exitCode = 1;
+  }
+}
+
+async function main(): Promise<void> {
+  let command: Command;
+  try {
+    command = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`matrix-sip-edge: ${err.message}\n\n${HELP}`);
+      process.exit(EXIT_USAGE);
+    }
+    throw err;
+  }
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return;
+    case 'check':
+      process.exitCode = await check(command.configPath);
+      return;
+    case 'run':
+      await run(command.configPath);
+      return;
+  }
+}
+
+await main();

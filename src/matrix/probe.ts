@@ -1,0 +1,27 @@
+import { createClient } from 'matrix-js-sdk';
+import type { EdgeConfig } from '../config/load.ts';
+import { withDeadline } from '../net/deadline.ts';
+
+/** Ask the homeserver who we are (logging in first when only a password is configured). */
+export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<string> {
+  const base = { baseUrl: config.homeserver_url, localTimeoutMs: config.request_timeout_ms };
+  let token = config.accessToken?.reveal();
+  if (token === undefined) {
+    if (config.password === undefined) throw new Error('no matrix.access_token and no matrix.password');
+    const anon = createClient(base);
+    const res = await withDeadline(
+      anon.loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: config.user_id }, password: config.password.reveal() }),
+      config.request_timeout_ms,
+      'login',
+    );
+    token = res.access_token;
+  }
+  const client = createClient({ ...base, accessToken: token, userId: config.user_id });
+  try {
+    const who = await withDeadline(client.whoami(), config.request_timeout_ms, 'whoami');
+    if (who.user_id !== config.user_id) throw new Error(`the token belongs to ${who.user_id}, not matrix.user_id ${config.user_id}`);
+    return who.user_id;
+  } finally {
+    client.stopClient();
+  }
+}

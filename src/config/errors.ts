@@ -27,7 +27,16 @@ function joinPath(path: readonly PropertyKey[]): string {
 }
 
 /** Zod issues -> problems that name the key. Unknown keys are named themselves. */
-export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
+function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = document;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+export function problemsFromZod(error: z.ZodError, document: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -37,7 +46,7 @@ export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
       continue;
     }
     let message = issue.message;
-    if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+    if (issue.code === 'invalid_type' && valueAt(document, issue.path) === undefined) message = 'is required';
     else if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) message = `must be ${issue.expected}`;
     problems.push({ path: joinPath(issue.path), message });
   }

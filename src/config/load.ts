@@ -73,7 +73,7 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     throw new ConfigError([{ path: '(top level)', message: 'the config file is empty' }]);
   }
   const parsed = configSchema.safeParse(document);
-  if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error));
+  if (!parsed.success) throw new ConfigError(problemsFromZod(parsed.error, document));
   const raw = parsed.data;
   const problems: ConfigProblem[] = [];
 

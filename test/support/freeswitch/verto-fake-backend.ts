@@ -23,6 +23,14 @@ export class FakeVertoBackend implements VertoBackend {
   readonly invites: VertoInviteRequest[] = [];
   /** Called after a successful invite: drive the sink (media/answer/bye…). */
   onInvite: (req: VertoInviteRequest, sink: VertoCallSink, call: FakeCall) => void = () => {};
+  /** Caller/callee ids of a re-attach offer (after variables and sdp). */
+  attachParams: (call: FakeCall) => Readonly<Record<string, string>> = (c) => ({
+    caller_id_name: 'Alice Example',
+    caller_id_number: '1000',
+    callee_id_name: 'Outbound Call',
+    callee_id_number: '9196',
+    display_direction: c.inbound ? 'outbound' : 'inbound',
+  });
 
   attachSession(sessid: string, user: string, sink: VertoCallSink): readonly string[] {
     this.log.push(`attach ${sessid} ${user}`);
@@ -31,15 +39,7 @@ export class FakeVertoBackend implements VertoBackend {
     for (const c of this.calls.values()) {
       if (c.sessid === sessid && c.detached) {
         c.detached = false;
-        sink.attach(c.callId, {
-          variables: null,
-          sdp: reofferSdp(),
-          caller_id_name: 'Alice Example',
-          caller_id_number: '1000',
-          callee_id_name: 'Outbound Call',
-          callee_id_number: '9196',
-          display_direction: c.inbound ? 'outbound' : 'inbound',
-        });
+        sink.attach(c.callId, { variables: null, sdp: reofferSdp(), ...this.attachParams(c) });
         back.push(c.callId);
       }
     }

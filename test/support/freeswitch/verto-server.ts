@@ -49,6 +49,7 @@ export class VertoServer {
       channelData: () => channelDataVariables(identity, nextSequence()),
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       eventFlushMs: options.eventFlushMs ?? 50,
+      lastDisplay: new Map(),
     };
     wss.on('connection', (ws) => {
       const session = new VertoSession(host, {

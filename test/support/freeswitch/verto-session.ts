@@ -24,6 +24,8 @@ export interface SessionHost {
   channelData(): Record<string, string>;
   readonly pingIntervalMs: number;
   readonly eventFlushMs: number;
+  /** The last verto.display of each call (re-sent after a client verto.attach, whichever socket sent it). */
+  readonly lastDisplay: Map<string, Entries>;
 }
 
 /** The transport under a session (a ws WebSocket in production, anything in unit tests). */
@@ -44,7 +46,6 @@ export class VertoSession implements VertoCallSink {
   #flushTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #displays = new Map<string, Entries>();
   readonly #handlers: Readonly<Record<string, Handler>>;
 
   constructor(host: SessionHost, socket: SessionSocket) {
@@ -62,7 +63,11 @@ export class VertoSession implements VertoCallSink {
       'verto.ping': () => ({ ok: true, fields: [['message', 'PONG']] }),
       'verto.invite': call(calls.invite),
       'verto.answer': call(calls.answer),
-      'verto.bye': call(calls.bye),
+      'verto.bye': (p) => {
+        const r = call(calls.bye)(p);
+        if (r.ok) this.#host.lastDisplay.delete(stringField(objectField(p, 'dialogParams'), 'callID') ?? '');
+        return r;
+      },
       'verto.info': call(calls.info),
       'verto.modify': call(calls.modify),
       'verto.attach': call(calls.attach),
@@ -134,12 +139,12 @@ export class VertoSession implements VertoCallSink {
 
   display(callId: string, params: Readonly<Record<string, string>>): void {
     const entries: Entries = [['callID', callId], ...Object.entries(params)];
-    this.#displays.set(callId, entries);
+    this.#host.lastDisplay.set(callId, entries);
     this.#request('verto.display', entries);
   }
 
   bye(callId: string, cause: string, causeCode: number): void {
-    this.#displays.delete(callId);
+    this.#host.lastDisplay.delete(callId);
     this.#request('verto.bye', [['callID', callId], ['causeCode', causeCode], ['cause', cause]]);
   }
 
@@ -173,7 +178,7 @@ export class VertoSession implements VertoCallSink {
       user,
       loginVariables: this.#loginVariables,
       onReattached: (callId) => {
-        const last = this.#displays.get(callId);
+        const last = this.#host.lastDisplay.get(callId);
         if (last !== undefined) this.#request('verto.display', last);
       },
     };

@@ -1,0 +1,359 @@
+// The VertoBackend side of the channel model: Verto sessions, calls from a
+// Verto client (verto.invite -> dialplan), calls toward a Verto client
+// (bridge/originate to a logged-in user), detach on socket loss, and calls
+// from the SIP trunk into the public context.
+import { randomUUID } from 'node:crypto';
+import type { VertoCallResult, VertoCallSink, VertoInviteRequest } from './contract.ts';
+import type { Channel, CallerProfile } from './channel.ts';
+import { SITES } from './channel-events.ts';
+import { causeCode } from './causes.ts';
+import type { FreeSwitchModel, InboundCallHandle, InboundCallRequest, LegOwner } from './channel-model.ts';
+
+export interface VertoSession {
+  readonly sessid: string;
+  readonly user: string;
+  readonly jsockUuid: string;
+  sink: VertoCallSink | undefined;
+}
+
+const mediaSent = new WeakSet<Channel>();
+const offered = new WeakMap<Channel, string>();
+
+function sessionOf(model: FreeSwitchModel, ch: Channel): VertoSession | undefined {
+  return ch.sessid === undefined ? undefined : model.sessions.get(ch.sessid);
+}
+
+function callOf(model: FreeSwitchModel, sessid: string, callId: string): Channel | undefined {
+  const ch = model.channel(callId);
+  return ch !== undefined && ch.kind === 'verto' && ch.sessid === sessid && !ch.hungUp ? ch : undefined;
+}
+
+export function attachSession(model: FreeSwitchModel, sessid: string, user: string, sink: VertoCallSink): readonly string[] {
+  const existing = model.sessions.get(sessid);
+  const session: VertoSession = { sessid, user, jsockUuid: existing?.jsockUuid ?? sessid, sink };
+  model.sessions.set(sessid, session);
+  const reattached: string[] = [];
+  for (const ch of model.channels()) {
+    if (ch.kind === 'verto' && ch.sessid === sessid && ch.detached && !ch.hungUp) {
+      ch.detached = false;
+      ch.clearTimers();
+      reattached.push(ch.uuid);
+    }
+  }
+  return reattached;
+}
+
+export function detachSession(model: FreeSwitchModel, sessid: string): void {
+  const session = model.sessions.get(sessid);
+  if (session === undefined) return;
+  session.sink = undefined;
+  model.fireCustom('verto::client_disconnect', [['verto_profile_name', model.options.vertoProfile ?? 'default-v4'], ['verto_login', session.user]]);
+  for (const ch of model.channels()) {
+    if (ch.kind !== 'verto' || ch.sessid !== sessid || ch.hungUp) continue;
+    if (ch.answered) {
+      ch.detached = true;
+      model.schedule(model.options.detachTimeoutMs ?? 120_000, () => {
+        if (ch.detached && !ch.hungUp) model.hangupChannel(ch, 'RECOVERY_ON_TIMER_EXPIRE');
+      }, ch);
+    } else {
+      model.hangupChannel(ch, 'DESTINATION_OUT_OF_ORDER');
+    }
+  }
+}
+
+function vertoProfile(model: FreeSwitchModel, req: VertoInviteRequest, name: string): CallerProfile {
+  const cidNum = req.callerIdNumber ?? req.user.split('@')[0] ?? '';
+  return {
+    direction: 'inbound', logicalDirection: 'inbound', username: req.user, dialplan: 'XML',
+    callerIdName: req.callerIdName ?? cidNum, callerIdNumber: cidNum,
+    origCallerIdName: req.callerIdName ?? cidNum, origCallerIdNumber: cidNum,
+    calleeIdName: 'Outbound Call', calleeIdNumber: req.destinationNumber,
+    networkAddr: model.identity.ipv4, ani: cidNum, destinationNumber: req.destinationNumber,
+    source: 'mod_verto', context: req.socketVariables.user_context ?? 'default', channelName: name,
+  };
+}
+
+/** Client `verto.invite`: the verto leg (uuid = callID) runs the dialplan in the user's context. */
+export function invite(model: FreeSwitchModel, req: VertoInviteRequest): VertoCallResult {
+  const session = model.sessions.get(req.sessid);
+  if (session === undefined) return { ok: false, message: 'NOT LOGGED IN' };
+  if (model.channel(req.callId) !== undefined) return { ok: false, message: 'CALL EXISTS' };
+  const name = `verto.rtc/${req.destinationNumber === '' ? 'service' : req.destinationNumber}`;
+  const ch = model.newChannel({ uuid: req.callId, kind: 'verto', direction: 'inbound', name, profile: vertoProfile(model, req, name) });
+  ch.sessid = req.sessid;
+  ch.state = 'CS_NONE';
+  ch.stateNumber = 1;
+  model.fire('CHANNEL_OUTGOING', ch, SITES.outgoing, { bare: true });
+  ch.presenceId = req.user;
+  ch.hitDialplan = true;
+  ch.setVar('is_outbound', 'true');
+  ch.setVar('uuid', ch.uuid);
+  ch.setVar('call_uuid', ch.uuid);
+  ch.setVar('session_id', model.nextSessionId());
+  ch.setVar('direction', 'inbound');
+  ch.setVar('channel_name', name);
+  ch.setVar('secondary_recovery_module', 'mod_verto');
+  for (const [k, v] of Object.entries(req.dialogVariables)) ch.setVar(`verto_dvar_${k}`, v);
+  ch.setVar('jsock_uuid_str', session.jsockUuid);
+  ch.setVar('verto_user', req.user);
+  ch.setVar('presence_id', req.user);
+  ch.setVar('chat_proto', 'verto');
+  ch.setVar('verto_host', req.user.split('@')[1] ?? model.identity.ipv4);
+  ch.setVar('verto_profile_name', model.options.vertoProfile ?? 'default-v4');
+  for (const [k, v] of Object.entries(req.socketVariables)) ch.setVar(k, v);
+  ch.setVar('verto_remote_caller_id_name', 'Outbound Call');
+  ch.setVar('verto_remote_caller_id_number', req.destinationNumber);
+  ch.setVar('switch_r_sdp', req.sdp);
+  offered.set(ch, req.sdp);
+  model.setRunning(ch, 'CS_INIT');
+  ch.stateNumber = 2;
+  model.fire('CHANNEL_CREATE', ch, SITES.create);
+  model.schedule(0, () => routeChannel(model, ch), ch);
+  return { ok: true };
+}
+
+/** Routing: CALLSTATE RINGING, CS_ROUTING, dialplan lookup, CS_EXECUTE, actions. */
+export function routeChannel(model: FreeSwitchModel, ch: Channel): void {
+  if (ch.hungUp) return;
+  ch.state = 'CS_ROUTING';
+  if (ch.callState === 'DOWN') model.setCallState(ch, 'RINGING');
+  model.setRunning(ch, 'CS_ROUTING');
+  const vars: Record<string, string> = Object.fromEntries(ch.variables);
+  vars.destination_number = ch.profile.destinationNumber;
+  vars.caller_id_name = ch.profile.callerIdName;
+  vars.caller_id_number = ch.profile.callerIdNumber;
+  vars.context = ch.profile.context;
+  const engine = model.dialplan;
+  const actions = engine === undefined
+    ? [{ app: 'bridge', data: `sofia/gateway/default/${ch.profile.destinationNumber}` }]
+    : engine.route(ch.profile.context, vars);
+  if (actions === undefined) {
+    model.hangupChannel(ch, 'NO_ROUTE_DESTINATION');
+    return;
+  }
+  model.setRunning(ch, 'CS_EXECUTE');
+  model.runActions(ch, actions);
+}
+
+export function notifyMedia(model: FreeSwitchModel, ch: Channel): void {
+  const sink = sessionOf(model, ch)?.sink;
+  if (sink === undefined || mediaSent.has(ch)) return;
+  mediaSent.add(ch);
+  sink.media(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''));
+}
+
+export function notifyAnswer(model: FreeSwitchModel, ch: Channel): void {
+  const sink = sessionOf(model, ch)?.sink;
+  if (sink === undefined) return;
+  if (mediaSent.has(ch)) sink.answer(ch.uuid, undefined);
+  else {
+    mediaSent.add(ch);
+    sink.answer(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''));
+  }
+}
+
+export function notifyDisplay(model: FreeSwitchModel, a: Channel, b: Channel): void {
+  const sink = sessionOf(model, a)?.sink;
+  a.setVar('last_sent_callee_id_name', b.profile.calleeIdName);
+  a.setVar('last_sent_callee_id_number', b.profile.calleeIdNumber);
+  sink?.display(a.uuid, {
+    display_name: b.profile.calleeIdName, display_number: b.profile.calleeIdNumber,
+    caller_id_name: a.profile.callerIdName, caller_id_number: a.profile.callerIdNumber,
+    callee_id_name: b.profile.calleeIdName, callee_id_number: b.profile.calleeIdNumber,
+    display_direction: a.direction,
+  });
+}
+
+/** A verto leg is hanging up: unless the client asked for it, the client gets `verto.bye`. */
+export function notifyHangup(model: FreeSwitchModel, ch: Channel, cause: string): void {
+  if (ch.getVar('verto_hangup_disposition') === 'recv_bye') return;
+  ch.setVar('verto_hangup_disposition', 'send_bye');
+  const sink = sessionOf(model, ch)?.sink;
+  if (sink === undefined || ch.detached) return;
+  const code = causeCode(cause) ?? 16;
+  model.schedule(0, () => sink.bye(ch.uuid, cause, code));
+}
+
+export function answer(model: FreeSwitchModel, sessid: string, callId: string, sdp: string): VertoCallResult {
+  const ch = callOf(model, sessid, callId);
+  if (ch === undefined || ch.direction !== 'outbound') return { ok: false, message: 'CALL DOES NOT EXIST' };
+  ch.setVar('switch_r_sdp', sdp);
+  model.markAnswered(ch);
+  const owner = ch.owner;
+  model.schedule(0, () => owner?.answered(ch));
+  return { ok: true };
+}
+
+export function bye(model: FreeSwitchModel, sessid: string, callId: string, cause: string | undefined, code: number | undefined): VertoCallResult {
+  const ch = callOf(model, sessid, callId);
+  if (ch === undefined) return { ok: false, message: 'CALL DOES NOT EXIST' };
+  const c = cause ?? 'NORMAL_CLEARING';
+  ch.setVar('verto_hangup_disposition', 'recv_bye');
+  if (ch.owner !== undefined && !ch.answered) {
+    // rejecting a call FreeSWITCH offered: the bridge sees the client's cause
+    const owner = ch.owner;
+    model.hangupStart(ch, c);
+    model.later(1, () => {
+      model.hangupFinish(ch);
+      model.later(1, () => {
+        model.destroy(ch);
+        owner.failed(ch, c, undefined);
+      });
+    });
+  } else {
+    model.hangupChannel(ch, c);
+  }
+  return { ok: true, fields: { cause: c, causeCode: code ?? causeCode(c) ?? 16 } };
+}
+
+export function dtmf(model: FreeSwitchModel, sessid: string, callId: string, digits: string): VertoCallResult {
+  const ch = callOf(model, sessid, callId);
+  if (ch === undefined) return { ok: true };
+  for (const d of digits) {
+    if (/[0-9*#A-Da-d]/.test(d)) model.fireDtmf(ch, d, 'APP');
+  }
+  return { ok: true, fields: { message: 'SENT' } };
+}
+
+export function modify(model: FreeSwitchModel, sessid: string, callId: string, action: string, _params: Readonly<Record<string, unknown>>): VertoCallResult {
+  const ch = callOf(model, sessid, callId);
+  if (ch === undefined) return { ok: false, message: 'CALL DOES NOT EXIST' };
+  const hold = action === 'hold' ? true : action === 'unhold' ? false : action === 'toggleHold' ? !ch.held : undefined;
+  if (hold !== undefined && hold !== ch.held) {
+    ch.held = hold;
+    model.fire(hold ? 'CHANNEL_HOLD' : 'CHANNEL_UNHOLD', ch, SITES.hold);
+    model.setCallState(ch, hold ? 'HELD' : 'ACTIVE');
+  }
+  return { ok: true, fields: { action, holdState: ch.held ? 'held' : 'active' } };
+}
+
+export function reattach(model: FreeSwitchModel, sessid: string, callId: string, sdp: string): VertoCallResult {
+  const ch = callOf(model, sessid, callId);
+  if (ch === undefined) return { ok: false, message: 'CALL DOES NOT EXIST' };
+  ch.detached = false;
+  ch.setVar('switch_r_sdp', sdp);
+  return { ok: true };
+}
+
+export function contact(model: FreeSwitchModel, user: string): string | undefined {
+  for (const s of model.sessions.values()) {
+    if (s.sink !== undefined && s.user === user) return `verto.rtc/u:${s.sessid}`;
+  }
+  return undefined;
+}
+
+/** `verto.rtc/u:<sessid>`, `user/<user>@<domain>`, `${verto_contact(<user>)}` -> a connected session. */
+export function resolveDialTarget(model: FreeSwitchModel, dial: string): VertoSession | undefined {
+  const bySessid = /^verto\.rtc\/u:(.+)$/.exec(dial);
+  if (bySessid !== null) {
+    const s = model.sessions.get(bySessid[1] ?? '');
+    return s?.sink === undefined ? undefined : s;
+  }
+  const user = /^user\/(.+)$/.exec(dial)?.[1] ?? /^\$\{verto_contact\((.+)\)\}$/.exec(dial)?.[1];
+  if (user === undefined) return undefined;
+  const full = user.includes('@') ? user : `${user}@${model.options.domain ?? model.identity.ipv4}`;
+  for (const s of model.sessions.values()) {
+    if (s.sink !== undefined && s.user === full) return s;
+  }
+  return undefined;
+}
+
+/** A call toward a Verto client: the outbound verto leg, and `verto.invite` to its session. */
+export function originateToSession(model: FreeSwitchModel, session: VertoSession, vars: Readonly<Record<string, string>>, aLeg: Channel | undefined, owner: LegOwner): Channel {
+  const uuid = vars.origination_uuid ?? randomUUID();
+  const name = `verto.rtc/${session.jsockUuid}`;
+  const cidName = vars.origination_caller_id_name ?? aLeg?.profile.callerIdName ?? 'FreeSWITCH';
+  const cidNum = vars.origination_caller_id_number ?? aLeg?.profile.callerIdNumber ?? '0000000000';
+  const callee = session.user.split('@')[0] ?? session.user;
+  const profile: CallerProfile = {
+    direction: 'outbound', logicalDirection: aLeg === undefined ? 'outbound' : 'inbound', username: aLeg?.profile.username ?? '',
+    dialplan: aLeg?.profile.dialplan ?? '', callerIdName: cidName, callerIdNumber: cidNum,
+    origCallerIdName: aLeg?.profile.callerIdName ?? cidName, origCallerIdNumber: aLeg?.profile.callerIdNumber ?? cidNum,
+    calleeIdName: 'Outbound Call', calleeIdNumber: callee, networkAddr: aLeg?.profile.networkAddr ?? '', ani: cidNum,
+    destinationNumber: callee, source: aLeg?.profile.source ?? 'src/switch_ivr_originate.c',
+    context: aLeg?.profile.context ?? 'default', channelName: name,
+  };
+  const ch = model.newChannel({ uuid, kind: 'verto', direction: 'outbound', name, profile });
+  ch.sessid = session.sessid;
+  ch.owner = owner;
+  if (aLeg !== undefined) ch.other = { type: 'originator', channel: aLeg };
+  ch.state = 'CS_NONE';
+  ch.stateNumber = 1;
+  model.fire('CHANNEL_OUTGOING', ch, SITES.outgoing);
+  ch.setVar('direction', 'outbound');
+  ch.setVar('is_outbound', 'true');
+  ch.setVar('uuid', ch.uuid);
+  ch.setVar('call_uuid', aLeg?.callUuid ?? ch.uuid);
+  ch.setVar('session_id', model.nextSessionId());
+  ch.setVar('channel_name', name);
+  for (const [k, v] of Object.entries(vars)) ch.setVar(k, v);
+  if (aLeg !== undefined) ch.setVar('originator', aLeg.uuid);
+  ch.setVar('verto_user', session.user);
+  ch.setVar('jsock_uuid_str', session.jsockUuid);
+  model.setRunning(ch, 'CS_INIT');
+  ch.stateNumber = 2;
+  model.fire('CHANNEL_CREATE', ch, SITES.create);
+  model.fire('CHANNEL_ORIGINATE', ch, SITES.originate);
+  model.setRunning(ch, 'CS_ROUTING');
+  model.setRunning(ch, 'CS_CONSUME_MEDIA');
+  const sdp = model.offerSdp();
+  ch.setVar('verto_local_sdp', sdp);
+  model.schedule(0, () => {
+    if (ch.hungUp) return;
+    session.sink?.invite(ch.uuid, {
+      callID: ch.uuid, sdp, caller_id_name: cidName, caller_id_number: cidNum,
+      callee_id_name: 'Outbound Call', callee_id_number: callee, display_direction: 'outbound',
+    });
+    model.markRing(ch);
+    owner.progress(ch);
+  }, ch);
+  const timeout = Number(vars.originate_timeout ?? vars.call_timeout ?? NaN);
+  model.schedule(Number.isFinite(timeout) ? timeout * 1000 : (model.options.originateTimeoutMs ?? 60_000), () => {
+    if (!ch.answered && !ch.hungUp) model.cancelLeg(ch, 'NO_ANSWER');
+  }, ch);
+  return ch;
+}
+
+/** A call from the trunk: an inbound `sofia/external/...` leg routed in the public context. */
+export function placeInboundCall(model: FreeSwitchModel, req: InboundCallRequest): InboundCallHandle {
+  const host = model.identity.ipv4;
+  const name = `sofia/external/${req.callerNumber}@${host}`;
+  const profile: CallerProfile = {
+    direction: 'inbound', logicalDirection: 'inbound', username: req.callerNumber, dialplan: 'XML',
+    callerIdName: req.callerName ?? req.callerNumber, callerIdNumber: req.callerNumber,
+    origCallerIdName: req.callerName ?? req.callerNumber, origCallerIdNumber: req.callerNumber,
+    calleeIdName: '', calleeIdNumber: '', networkAddr: host, ani: req.callerNumber, destinationNumber: req.did,
+    source: 'mod_sofia', context: req.context ?? 'public', channelName: name,
+  };
+  const ch = model.newChannel({ uuid: req.uuid, kind: 'sofia', direction: 'inbound', name, profile });
+  let resolveEnded: (cause: string) => void = () => undefined;
+  const ended = new Promise<string>((resolve) => {
+    resolveEnded = resolve;
+  });
+  ch.onDestroyed = (cause) => resolveEnded(cause);
+  ch.hitDialplan = true;
+  ch.setVar('direction', 'inbound');
+  ch.setVar('uuid', ch.uuid);
+  ch.setVar('session_id', model.nextSessionId());
+  ch.setVar('sip_from_user', req.callerNumber);
+  ch.setVar('sip_to_user', req.did);
+  ch.setVar('sip_profile_name', 'external');
+  ch.setVar('channel_name', name);
+  for (const [k, v] of Object.entries(req.variables ?? {})) ch.setVar(k, v);
+  model.setRunning(ch, 'CS_INIT');
+  ch.stateNumber = 2;
+  model.fire('CHANNEL_CREATE', ch, SITES.create);
+  model.schedule(0, () => routeChannel(model, ch), ch);
+  return {
+    uuid: ch.uuid,
+    hangup: () => {
+      if (ch.hungUp) return;
+      ch.setVar('sip_hangup_disposition', ch.answered ? 'recv_bye' : 'recv_cancel');
+      model.hangupChannel(ch, ch.answered ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL');
+    },
+    sendDtmf: (digits) => {
+      for (const d of digits) if (!ch.hungUp) model.fireDtmf(ch, d, 'RTP');
+    },
+    ended,
+  };
+}

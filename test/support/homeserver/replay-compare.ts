@@ -12,6 +12,8 @@ export interface CompareOptions {
    * 'loose': both empty or both non-empty; every actual element must match some expected one.
    */
   readonly arrays?: 'strict' | 'loose';
+  /** Arrays at matching paths are compared sorted by (type, state_key): "state in no particular order". */
+  readonly unordered?: RegExp;
   /** Applied to both sides' values of exact keys before comparing (e.g. trace id -> simulator id). */
   readonly normalise?: (v: unknown) => unknown;
 }
@@ -46,12 +48,21 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-export function compareShape(actual: unknown, expected: unknown, opts: CompareOptions = {}, path = '$'): string[] {
+export function compareShape(actualIn: unknown, expectedIn: unknown, opts: CompareOptions = {}, path = '$'): string[] {
+  let actual = actualIn;
+  let expected = expectedIn;
   const exact = opts.exactKeys ?? DEFAULT_EXACT_KEYS;
   const ignore = opts.ignoreKeys ?? new Set<string>();
   const norm = opts.normalise ?? ((v: unknown) => v);
   if (kind(actual) !== kind(expected)) return [`${path}: expected ${kind(expected)}, got ${kind(actual)}`];
   if (Array.isArray(actual) && Array.isArray(expected)) {
+    if (opts.unordered?.test(path) === true) {
+      const order = (v: unknown): string => (isObj(v) ? `${String(v['type'])}|${String(v['state_key'])}` : JSON.stringify(v));
+      const byKey = (a: unknown, b: unknown): number => order(a).localeCompare(order(b));
+      actual = [...actual].sort(byKey);
+      expected = [...expected].sort(byKey);
+      if (!Array.isArray(actual) || !Array.isArray(expected)) return [];
+    }
     if ((opts.arrays ?? 'strict') === 'strict') {
       if (actual.length !== expected.length) return [`${path}: expected ${expected.length} elements, got ${actual.length}`];
       return actual.flatMap((a, i) => compareShape(a, expected[i], opts, `${path}[${i}]`));

@@ -132,7 +132,8 @@ export class RoomService {
       type,
       sender: r.userId,
       content,
-      txn: { tokenId: r.tokenId, txnId },
+      // A device-less appservice token gets no unsigned.transaction_id on its echo (synapse-05).
+      txn: r.deviceId === undefined ? undefined : { tokenId: r.tokenId, txnId },
       originServerTs: ts,
     });
     this.store.txnRemember(r.txnScope, key, ev.eventId);

@@ -1,0 +1,89 @@
+// The Verto server over the real channel model (FreeSwitchModel) configured
+// like the capture instance (traces/real/README.md): vanilla default context
+// plus the 1555/1556/1557 and 1560..1566 extensions, the capture's gateways
+// and SIPp behaviours, with shortened timers.
+import { VertoServer } from '../support/freeswitch/verto-server.ts';
+import { VertoDirectory } from '../support/freeswitch/verto-directory.ts';
+import { CAPTURE_USERS } from '../support/freeswitch/capture-config/verto-users.ts';
+import { CAPTURE_GATEWAYS, loadCaptureDialplan } from '../support/freeswitch/capture-config/index.ts';
+import { FreeSwitchModel } from '../support/freeswitch/channel-model.ts';
+import type { FsEvent } from '../support/freeswitch/contract.ts';
+
+export interface ModelSim {
+  readonly model: FreeSwitchModel;
+  readonly server: VertoServer;
+  stop(): Promise<void>;
+}
+
+export interface ModelSimTimers {
+  /** Server keep-alive (30 s in FreeSWITCH). */
+  readonly pingIntervalMs?: number;
+  /** Originate timeout (60 s default in FreeSWITCH). */
+  readonly originateTimeoutMs?: number;
+  /** detach-timeout-sec of the capture: 30 s. */
+  readonly detachTimeoutMs?: number;
+}
+
+export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelSim> {
+  let model: FreeSwitchModel | undefined;
+  const dialplan = loadCaptureDialplan({ apis: { verto_contact: (user) => model?.vertoContact(user) } });
+  model = new FreeSwitchModel({
+    dialplan,
+    domain: '127.0.0.1',
+    vertoProfile: 'default-v4',
+    gateways: Object.fromEntries(CAPTURE_GATEWAYS.map((g) => [g, { profile: 'external' }])),
+    originateTimeoutMs: timers.originateTimeoutMs ?? 60_000,
+    detachTimeoutMs: timers.detachTimeoutMs ?? 30_000,
+    farEnd: {
+      byGateway: {
+        // sipp -sn uas: 180 + 200 at once, never hangs up.
+        sipp: { kind: 'answer', ringMs: 0 },
+        // custom UAS on 5092: rings 1 s, answers, BYE 6 s after the ACK (shortened).
+        sipp_bye: { kind: 'answer', ringMs: 50, hangupAfterMs: 150 },
+        t486: { kind: 'reject', sipStatus: 486 },
+        t480: { kind: 'reject', sipStatus: 480, ringMs: 50 },
+        t404: { kind: 'reject', sipStatus: 404 },
+        t503: { kind: 'reject', sipStatus: 503 },
+        t603: { kind: 'reject', sipStatus: 603, ringMs: 50 },
+        tring: { kind: 'no-answer' },
+        tring2: { kind: 'no-answer' },
+      },
+    },
+  });
+  const server = await VertoServer.start({
+    backend: model,
+    directory: new VertoDirectory(CAPTURE_USERS),
+    pingIntervalMs: timers.pingIntervalMs ?? 30_000,
+    eventFlushMs: 5,
+  });
+  const m = model;
+  return {
+    model: m,
+    server,
+    stop: async () => {
+      await server.close();
+      m.stop();
+    },
+  };
+}
+
+/** Resolve with the first model event matching `pred`, or fail after `deadlineMs`. */
+export function waitForEvent(model: FreeSwitchModel, pred: (e: FsEvent) => boolean, deadlineMs: number): Promise<FsEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no matching event within ${deadlineMs} ms`));
+    }, deadlineMs);
+    const off = model.onEvent((e) => {
+      if (pred(e)) {
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+
+export function header(e: FsEvent, name: string): string | undefined {
+  return e.headers.find(([k]) => k === name)?.[1];
+}

@@ -84,9 +84,17 @@ export interface VertoBackend {
   answer(sessid: string, callId: string, sdp: string): VertoCallResult;
   /** Client `verto.bye`; result fields carry cause/causeCode as mod_verto echoes them. */
   bye(sessid: string, callId: string, cause: string | undefined, causeCode: number | undefined): VertoCallResult;
-  /** Client `verto.info` with dtmf. */
+  /**
+   * Client `verto.info` with dtmf. Result fields are the reply's fields:
+   * `{message: 'SENT'}` when the call exists and the digits were queued,
+   * none (`{ok: true}`) when it does not (mod_verto: not an error).
+   */
   dtmf(sessid: string, callId: string, digits: string): VertoCallResult;
-  /** Client `verto.modify` (hold, unhold, toggleHold, transfer...). */
+  /**
+   * Client `verto.modify` (hold, unhold, toggleHold, transfer...). The Verto
+   * server writes callID and action first; result fields follow (message for
+   * transfer, then holdState); a callID/action in them is ignored.
+   */
   modify(sessid: string, callId: string, action: string, params: Readonly<Record<string, unknown>>): VertoCallResult;
   /** Client `verto.attach` answer after a re-attach offer. */
   reattach(sessid: string, callId: string, sdp: string): VertoCallResult;

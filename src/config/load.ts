@@ -12,6 +12,10 @@ export interface EdgeConfig {
     readonly accessToken: Secret | undefined;
     readonly password: Secret | undefined;
   };
+  readonly calls: RawConfig['calls'];
+  readonly routing: RawConfig['routing'];
+  readonly policy: RawConfig['policy'];
+  readonly caller_id: RawConfig['caller_id'];
   readonly log: RawConfig['log'];
 }
 
@@ -90,6 +94,12 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
   if (accessToken === undefined && matrixPassword === undefined && !problems.some((p) => p.path.startsWith('matrix.'))) {
     problems.push({ path: 'matrix.access_token', message: 'is required in bot mode (or matrix.password to log in)' });
   }
+  if (raw.policy.allow_destinations.length > 0 && raw.routing.default_gateway === undefined && raw.routing.routes.length === 0) {
+    problems.push({ path: 'routing.default_gateway', message: 'is required when policy.allow_destinations lets calls out (or give routing.routes)' });
+  }
+  if (raw.policy.allow_destinations.length > 0 && raw.caller_id.default_number === undefined) {
+    problems.push({ path: 'caller_id.default_number', message: 'is required when policy.allow_destinations lets calls out' });
+  }
   if (problems.length > 0 || eslPassword === undefined || vertoPassword === undefined) throw new ConfigError(problems);
 
   const { password: _ep, password_file: _epf, ...esl } = raw.esl;
@@ -99,6 +109,10 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     esl: { ...esl, password: eslPassword },
     verto: { ...verto, password: vertoPassword },
     matrix: { ...matrix, accessToken, password: matrixPassword },
+    calls: raw.calls,
+    routing: raw.routing,
+    policy: raw.policy,
+    caller_id: raw.caller_id,
     log: raw.log,
   };
 }

@@ -109,10 +109,88 @@ export const logSchema = z
   })
   .prefault({});
 
+/** A regular expression given as a string; refused when it does not compile. */
+const pattern = z.string({ error: 'must be a regular expression (as a string)' }).refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return s.length <= 200;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a valid regular expression of at most 200 characters' },
+);
+
+const gatewayName = z
+  .string({ error: 'must be a FreeSWITCH gateway name' })
+  .regex(/^[a-z0-9_-]{1,32}$/, { error: 'must be a gateway name of 1-32 lower-case letters, digits, _ or -' });
+
+const e164 = z
+  .string({ error: 'must be a phone number in E.164 form, e.g. +4930123456' })
+  .regex(/^\+[1-9][0-9]{1,14}$/, { error: 'must be a phone number in E.164 form, e.g. +4930123456' });
+
+export const callsSchema = z
+  .strictObject({
+    /** Longest wait for end-of-candidates after an m.call.invite. */
+    gathering_window_ms: durationMs(0, 10_000).default(500),
+    /** After FreeSWITCH's verto.bye, how long to wait for ESL's hangup cause. */
+    hangup_cause_wait_ms: durationMs(50, 10_000).default(1_500),
+    /** Ring timeout toward the trunk. */
+    ring_timeout_s: z.number({ error: 'must be a number of seconds' }).int().min(5, { error: 'must be at least 5' }).max(300, { error: 'must be at most 300' }).default(60),
+  })
+  .prefault({});
+
+export const routingSchema = z
+  .strictObject({
+    /** ISO country for national numbers (e.g. DE: 030 123456 -> +4930123456). */
+    default_country: z.string({ error: 'must be a two-letter country code' }).regex(/^[A-Z]{2}$/, { error: 'must be a two-letter country code such as DE' }).default('US'),
+    /** Extensions dialled as typed, e.g. "^\\d{3,4}$" (none by default). */
+    extension_pattern: pattern.optional(),
+    /** The FreeSWITCH gateway calls go to unless a route says otherwise. */
+    default_gateway: gatewayName.optional(),
+    routes: z
+      .array(z.strictObject({ match: pattern, gateway: gatewayName }), { error: 'must be a list of {match, gateway}' })
+      .default([]),
+  })
+  .prefault({});
+
+export const policySchema = z
+  .strictObject({
+    allowed_users: z.array(z.string().regex(/^@[^:\s]+:[^\s]+$/, { error: 'must be a Matrix user ID' }), { error: 'must be a list of Matrix user IDs' }).default([]),
+    allowed_servers: z.array(z.string().regex(/^[A-Za-z0-9.:\-[\]]+$/, { error: 'must be a server name' }), { error: 'must be a list of server names' }).default([]),
+    min_power_level: z.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).optional(),
+    /** Destinations (E.164 or extension) must match one of these; empty = nothing may be dialled. */
+    allow_destinations: z.array(pattern, { error: 'must be a list of regular expressions' }).default([]),
+    allow_international: z.boolean({ error: 'must be true or false' }).default(false),
+    allow_premium: z.boolean({ error: 'must be true or false' }).default(false),
+    max_concurrent_calls_per_user: z.number({ error: 'must be a whole number' }).int().min(1, { error: 'must be at least 1' }).max(100, { error: 'must be at most 100' }).default(2),
+    rate_limit: z
+      .strictObject({
+        calls: z.number({ error: 'must be a whole number' }).int().min(1, { error: 'must be at least 1' }).default(10),
+        window_s: z.number({ error: 'must be a whole number of seconds' }).int().min(1, { error: 'must be at least 1' }).default(60),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const callerIdSchema = z
+  .strictObject({
+    /** The number presented to the trunk unless a user or room has its own. */
+    default_number: e164.optional(),
+    per_user: z.record(z.string().regex(/^@[^:\s]+:[^\s]+$/, { error: 'keys must be Matrix user IDs' }), e164).default({}),
+    per_room: z.record(z.string().regex(/^![^:\s]+:[^\s]+$/, { error: 'keys must be Matrix room IDs' }), e164).default({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   esl: eslSchema.prefault({}),
   verto: vertoSchema,
   matrix: matrixSchema,
+  calls: callsSchema,
+  routing: routingSchema,
+  policy: policySchema,
+  caller_id: callerIdSchema,
   log: logSchema,
 });
 

@@ -115,7 +115,7 @@ export function info(ctx: CallContext, params: Json | undefined): HandlerResult 
   const dtmf = stringField(params, 'dtmf');
   if (callId !== undefined && dtmf !== undefined) {
     // An unknown call is not an error: the result just has no message.
-    if (ctx.backend.dtmf(ctx.sessid, callId, dtmf).ok) fields.push(['message', 'SENT']);
+    fields.push(...extraFields(ctx.backend.dtmf(ctx.sessid, callId, dtmf)));
   }
   const msg = field(params, 'msg');
   if (msg !== undefined) {
@@ -144,7 +144,7 @@ export function modify(ctx: CallContext, params: Json | undefined): HandlerResul
   const obj = asObject(params) ?? {};
   const r = ctx.backend.modify(ctx.sessid, callId, action, obj);
   if (!r.ok) return fail([...head, ['message', r.message], ['code', CODE_SESSION_ERROR]]);
-  return ok([...head, ...extraFields(r)]);
+  return ok([...head, ...extraFields(r).filter(([k]) => k !== 'callID' && k !== 'action')]);
 }
 
 export function attach(ctx: CallContext, params: Json | undefined): HandlerResult {

@@ -99,9 +99,9 @@ export class FakeVertoBackend implements VertoBackend {
   }
 
   dtmf(_sessid: string, callId: string, digits: string): VertoCallResult {
-    if (!this.calls.has(callId)) return { ok: false, message: 'CALL DOES NOT EXIST' };
+    if (!this.calls.has(callId)) return { ok: true };
     this.dtmfs.push({ callId, digits });
-    return { ok: true };
+    return { ok: true, fields: { message: 'SENT' } };
   }
 
   modify(_sessid: string, callId: string, action: string, _params: Readonly<Record<string, unknown>>): VertoCallResult {

@@ -12,31 +12,28 @@ const rule = (rule_id: string, conditions: JsonObject[], actions: (string | Json
 const match = (key: string, pattern: string): JsonObject => ({ kind: 'event_match', key, pattern });
 
 export function defaultPushRules(userId: string): JsonObject {
-  const localpart = userId.slice(1, userId.indexOf(':'));
   return {
     global: {
       underride: [
         rule('.m.rule.call', [match('type', 'm.call.invite')], ['notify', { set_tweak: 'sound', value: 'ring' }, { set_tweak: 'highlight', value: false }]),
         rule('.m.rule.room_one_to_one', [{ kind: 'room_member_count', is: '2' }, match('type', 'm.room.message')], ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight', value: false }]),
+        rule('.m.rule.encrypted_room_one_to_one', [{ kind: 'room_member_count', is: '2' }, match('type', 'm.room.encrypted')], ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight', value: false }]),
         rule('.m.rule.message', [match('type', 'm.room.message')], ['notify', { set_tweak: 'highlight', value: false }]),
         rule('.m.rule.encrypted', [match('type', 'm.room.encrypted')], ['notify', { set_tweak: 'highlight', value: false }]),
+        rule('.im.vector.jitsi', [match('type', 'im.vector.modular.widgets'), match('content.type', 'jitsi'), match('state_key', '*')], ['notify', { set_tweak: 'highlight', value: false }]),
       ],
       sender: [],
       room: [],
-      content: [
-        {
-          actions: ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight' }],
-          pattern: localpart,
-          rule_id: '.m.rule.contains_user_name',
-          default: true,
-          enabled: true,
-        },
-      ],
+      content: [],
       override: [
         { ...rule('.m.rule.master', [], ['dont_notify']), enabled: false },
         rule('.m.rule.suppress_notices', [match('content.msgtype', 'm.notice')], ['dont_notify']),
         rule('.m.rule.invite_for_me', [match('type', 'm.room.member'), match('content.membership', 'invite'), match('state_key', userId)], ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight', value: false }]),
         rule('.m.rule.member_event', [match('type', 'm.room.member')], ['dont_notify']),
+        rule('.m.rule.contains_display_name', [{ kind: 'contains_display_name' }], ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight' }]),
+        rule('.m.rule.roomnotif', [match('content.body', '@room'), { kind: 'sender_notification_permission', key: 'room' }], ['notify', { set_tweak: 'highlight', value: true }]),
+        rule('.m.rule.tombstone', [match('type', 'm.room.tombstone'), match('state_key', '')], ['notify', { set_tweak: 'highlight', value: true }]),
+        rule('.m.rule.reaction', [match('type', 'm.reaction')], ['dont_notify']),
       ],
     },
     device: {},

@@ -58,7 +58,8 @@ export class Replayer {
     return qs === '' ? (p ?? '') : `${p ?? ''}?${qs}`;
   }
 
-  async send(call: CapturedCall, overrideQuery?: Record<string, string>): Promise<ReplayAnswer> {
+  /** `learn: false` when the answer may legitimately differ in shape (ids would be mis-paired). */
+  async send(call: CapturedCall, overrideQuery?: Record<string, string>, learn = true): Promise<ReplayAnswer> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const auth = this.authorization(call);
     if (auth !== undefined) headers['Authorization'] = auth;
@@ -72,7 +73,7 @@ export class Replayer {
     const res = await fetch(`${this.baseUrl}${this.pathOf(call, overrideQuery)}`, { method: call.method, headers, ...(body === undefined ? {} : { body }) });
     const text = await res.text();
     const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-    this.remember(call, parsed);
+    if (learn) this.remember(call, parsed);
     return { status: res.status, body: parsed };
   }
 

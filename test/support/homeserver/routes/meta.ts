@@ -61,8 +61,7 @@ export function metaRoutes(ctx: HsContext): Route[] {
     }),
     route('GET', 'C/pushrules/', (req) => {
       const r = requester(ctx, req);
-      const rules = defaultPushRules(r.userId);
-      return ok({ global: rules['global'] ?? {} });
+      return ok(defaultPushRules(r.userId));
     }),
     route('POST', 'C/user/{}/filter', (req) => {
       const r = requester(ctx, req);

@@ -73,7 +73,7 @@ const CASES: Readonly<Record<string, Case>> = {
   'verto-16-trunk-404-not-found.json': {},
   'verto-17-trunk-503-service-unavailable.json': {},
   'verto-18-trunk-180-then-603-decline.json': {},
-  'verto-19-trunk-rings-no-answer-timeout.json': { timers: { pingIntervalMs: 150, originateTimeoutMs: 400 } },
+  'verto-19-trunk-rings-no-answer-timeout.json': { timers: { pingIntervalMs: 250, originateTimeoutMs: 400 } },
   'verto-20-client-bye-while-trunk-rings.json': {},
   'verto-21-bridged-uuid-send-dtmf-uuid-kill.json': {
     hooks: (sim) => ({

@@ -149,4 +149,35 @@ describe('VertoSession', () => {
     session.onFrame(req(2, 'verto.bye', { cause: 'NOPE', causeCode: '17', dialogParams: { callID: 'c' } }));
     expect(sent[1]).toBe(`{"jsonrpc":"2.0","id":2,"result":{"callID":"c","message":"CALL ENDED","causeCode":17,"cause":"USER_BUSY","sessid":"${SESSID}"}}`);
   });
+
+  it('a second socket with the same sessid punts the first: detach before the new attach', () => {
+    const a = setup();
+    const sentB: string[] = [];
+    const closedB: number[] = [];
+    const b = new VertoSession(a.host, { send: (t) => sentB.push(t), close: (c) => closedB.push(c) });
+    a.session.onFrame(login());
+    b.onFrame(login());
+    expect(a.sent.at(-1)).toMatch(/^\{"jsonrpc":"2.0","id":\d+,"method":"verto.punt","params":\{\}\}$/);
+    expect(a.closed).toEqual([1000]);
+    expect(a.backend.log).toEqual([`attach ${SESSID} 1008@fs.example.org`, `detach ${SESSID}`, `attach ${SESSID} 1008@fs.example.org`]);
+    expect(a.host.sessions.get(SESSID)).toBe(b);
+    a.session.onClose();
+    expect(a.backend.log).toHaveLength(3);
+    expect(closedB).toEqual([]);
+    b.onClose();
+  });
+
+  it('another user with a live sessid gets Session in use and is closed', () => {
+    const a = setup();
+    const sentB: string[] = [];
+    const closedB: number[] = [];
+    const b = new VertoSession(a.host, { send: (t) => sentB.push(t), close: (c) => closedB.push(c) });
+    a.session.onFrame(login());
+    b.onFrame(req(1, 'login', { login: '1009@fs.example.org', passwd: '1234', sessid: SESSID }));
+    expect(sentB).toEqual(['{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"Session in use"}}']);
+    vi.advanceTimersByTime(1);
+    expect(closedB).toEqual([1000]);
+    expect(a.host.sessions.get(SESSID)).toBe(a.session);
+    a.session.onClose();
+  });
 });

@@ -110,7 +110,7 @@ export function bye(ctx: CallContext, params: Json | undefined): HandlerResult {
 
 export function info(ctx: CallContext, params: Json | undefined): HandlerResult {
   if (asObject(params) === undefined) return sessionError('Params data missing');
-  const fields: Array<readonly [string, Json]> = [];
+  const fields: Array<Entries[number]> = [];
   const callId = stringField(objectField(params, 'dialogParams'), 'callID');
   const dtmf = stringField(params, 'dtmf');
   if (callId !== undefined && dtmf !== undefined) {

@@ -32,10 +32,9 @@ export class RoomService {
   private memberContent(userId: string, membership: string, extra: JsonObject = {}): JsonObject {
     const user = this.store.users.get(userId);
     const content: JsonObject = { ...extra, membership };
-    if (membership === 'join' || membership === 'invite') {
-      content['displayname'] = user?.displayname ?? null;
-      if (user?.avatarUrl !== undefined) content['avatar_url'] = user.avatarUrl;
-    }
+    // An unregistered invitee (e.g. a ghost before the appservice made it) has no profile to copy.
+    if ((membership === 'join' || membership === 'invite') && user?.displayname !== undefined) content['displayname'] = user.displayname;
+    if ((membership === 'join' || membership === 'invite') && user?.avatarUrl !== undefined) content['avatar_url'] = user.avatarUrl;
     return content;
   }
 

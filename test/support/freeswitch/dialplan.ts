@@ -33,6 +33,8 @@ export interface DialplanOptions {
   readonly globals?: Readonly<Record<string, string>>;
   /** APIs for `${name(args)}` expansion (e.g. verto_contact). Unknown APIs expand to ''. */
   readonly apis?: Readonly<Record<string, DialplanApi>>;
+  /** Environment for X-PRE-PROCESS env-set. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Names for error messages, parallel to xmlTexts. */
   readonly sourceNames?: readonly string[];
 }
@@ -85,7 +87,7 @@ export function loadDialplanEngine(xmlTexts: readonly string[], options: Dialpla
   const contexts = new Map<string, XmlElement>();
   xmlTexts.forEach((text, index) => {
     const sourceName = options.sourceNames?.[index] ?? `dialplan[${index}]`;
-    const root = parseXml(preprocessXml(text, globals, sourceName), sourceName);
+    const root = parseXml(preprocessXml(text, globals, sourceName, options.env), sourceName);
     for (const context of contextsOf(root, sourceName)) {
       validateContext(context, sourceName);
       const name = attr(context, 'name') ?? '';

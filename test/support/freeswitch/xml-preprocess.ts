@@ -1,9 +1,11 @@
 // The FreeSWITCH XML pre-processor, for the part the shipped files use:
 // `<X-PRE-PROCESS cmd="set" data="name=value"/>` defines a global variable
-// (in document order, across files), and every `$${name}` outside comments
-// is replaced by its value when the file is loaded.
+// (in document order, across files), `cmd="env-set" data="name=$ENVVAR"`
+// defines it from the environment, and every `$${name}` outside comments is
+// replaced by its value when the file is loaded.
 //
-// Stricter than FreeSWITCH on purpose: a `$${name}` with no value, any other
+// Stricter than FreeSWITCH on purpose: a `$${name}` with no value, an
+// env-set of a variable missing from the environment given, any other
 // X-PRE-PROCESS command (include, exec, env-set, stun-set...) and an
 // X-PRE-PROCESS inside a comment are errors. (Real FreeSWITCH runs
 // pre-processor lines even when they sit inside an XML comment, a classic
@@ -16,7 +18,12 @@ export class PreprocessError extends Error {
 const DIRECTIVE = /^<X-PRE-PROCESS\s+cmd\s*=\s*"([^"]*)"\s+data\s*=\s*"([^"]*)"\s*\/>/;
 
 /** Returns the text with directives removed and `$${}` substituted; `globals` is updated in place. */
-export function preprocessXml(text: string, globals: Map<string, string>, sourceName: string): string {
+export function preprocessXml(
+  text: string,
+  globals: Map<string, string>,
+  sourceName: string,
+  env: Readonly<Record<string, string>> = {},
+): string {
   let out = '';
   let pos = 0;
   const lineAt = (at: number): number => text.slice(0, at).split('\n').length;
@@ -53,11 +60,18 @@ export function preprocessXml(text: string, globals: Map<string, string>, source
     const m = DIRECTIVE.exec(text.slice(pos));
     if (!m) fail('malformed X-PRE-PROCESS (expected cmd="…" data="…"/>)', pos);
     const [whole = '', cmd = '', data = ''] = m ?? [];
-    if (cmd !== 'set') fail(`X-PRE-PROCESS cmd="${cmd}" is not supported`, pos);
+    if (cmd !== 'set' && cmd !== 'env-set') fail(`X-PRE-PROCESS cmd="${cmd}" is not supported`, pos);
     const value = substitute(data, pos);
     const eq = value.indexOf('=');
-    if (eq <= 0) fail(`X-PRE-PROCESS set needs name=value, got "${data}"`, pos);
-    globals.set(value.slice(0, eq), value.slice(eq + 1));
+    if (eq <= 0) fail(`X-PRE-PROCESS ${cmd} needs name=value, got "${data}"`, pos);
+    let assigned = value.slice(eq + 1);
+    if (cmd === 'env-set') {
+      const envName = assigned.replace(/^\$/, '');
+      const fromEnv = env[envName];
+      if (fromEnv === undefined) fail(`env-set: environment variable ${envName} is not set`, pos);
+      assigned = fromEnv ?? '';
+    }
+    globals.set(value.slice(0, eq), assigned);
     pos += whole.length;
   }
   return out;

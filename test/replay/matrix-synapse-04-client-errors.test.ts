@@ -4,10 +4,11 @@ import { startHomeserverSimulator, type HomeserverSimulator } from '../support/h
 import { captureRegistration, loadTrace } from '../support/homeserver/replay-traces.ts';
 import { Replayer, type CapturedCall } from '../support/homeserver/replay-steps.ts';
 
-const trace = loadTrace<{ calls: (CapturedCall & { label: string })[] }>('real/synapse-04-client-errors-and-empty-sync.json');
+type LabelledCall = CapturedCall & { label: string };
+const trace = loadTrace<{ calls: LabelledCall[] }>('real/synapse-04-client-errors-and-empty-sync.json');
 let hs: HomeserverSimulator | undefined;
 
-function onlyRoom(call: CapturedCall, roomId: string): CapturedCall {
+function onlyRoom(call: LabelledCall, roomId: string): LabelledCall {
   const body = structuredClone(call.response_body) as { rooms: { join: Record<string, unknown> } };
   body.rooms.join = { [roomId]: body.rooms.join[roomId] };
   return { ...call, response_body: body };

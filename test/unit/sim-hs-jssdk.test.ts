@@ -1,11 +1,18 @@
 // A real matrix-js-sdk 43 client against the homeserver simulator: login, startClient,
 // initial sync, join a DM, receive an m.call.invite sent by a second user, send an answer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientEvent, createClient, RoomEvent, SyncState, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
-import { logger } from 'matrix-js-sdk/lib/logger.js';
+import { ClientEvent, createClient, EventType, RoomEvent, SyncState, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { startHomeserverSimulator, type HomeserverSimulator } from '../support/homeserver/index.ts';
 
-logger.setLevel('silent');
+/** js-sdk logs every request at debug level; keep test output readable. */
+const quiet = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  getChild: () => quiet,
+};
 
 function waitUntil<T>(register: (done: (v: T) => void) => () => void, timeoutMs: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -37,7 +44,7 @@ describe('homeserver simulator with a real matrix-js-sdk 43 client', () => {
         { localpart: 'alice', password: 'alice-pass-1234' },
       ],
     });
-    const loginClient = createClient({ baseUrl: hs.url });
+    const loginClient = createClient({ baseUrl: hs.url, logger: quiet });
     const login = await loginClient.loginRequest({
       type: 'm.login.password',
       identifier: { type: 'm.id.user', user: 'edge' },
@@ -45,7 +52,7 @@ describe('homeserver simulator with a real matrix-js-sdk 43 client', () => {
       initial_device_display_name: 'matrix-sip-edge',
     });
     expect(login.user_id).toBe('@edge:localhost');
-    const c = createClient({ baseUrl: hs.url, accessToken: login.access_token, userId: login.user_id, deviceId: login.device_id });
+    const c = createClient({ baseUrl: hs.url, accessToken: login.access_token, userId: login.user_id, deviceId: login.device_id, logger: quiet });
     client = c;
     const prepared = waitUntil<void>((done) => {
       const on = (state: SyncState): void => {
@@ -85,7 +92,7 @@ describe('homeserver simulator with a real matrix-js-sdk 43 client', () => {
     expect(ev.getRoomId()).toBe(roomId);
 
     // The edge answers with a raw event; the simulator records it.
-    const sent = await c.sendEvent(roomId, 'm.call.answer' as Parameters<MatrixClient['sendEvent']>[1], { call_id: 'c1', party_id: 'EDGE', version: '1', answer: { type: 'answer', sdp: 'v=0\r\n' } } as never);
+    const sent = await c.sendEvent(roomId, EventType.CallAnswer, { call_id: 'c1', party_id: 'EDGE', version: '1', answer: { type: 'answer', sdp: 'v=0\r\n' } } as never);
     const answers = hs.events({ roomId, type: 'm.call.answer' });
     expect(answers.map((a) => a['event_id'])).toEqual([sent.event_id]);
     expect(answers[0]?.['sender']).toBe('@edge:localhost');

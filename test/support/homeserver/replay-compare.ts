@@ -48,28 +48,27 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-export function compareShape(actualIn: unknown, expectedIn: unknown, opts: CompareOptions = {}, path = '$'): string[] {
-  let actual = actualIn;
-  let expected = expectedIn;
+export function compareShape(actual: unknown, expected: unknown, opts: CompareOptions = {}, path = '$'): string[] {
   const exact = opts.exactKeys ?? DEFAULT_EXACT_KEYS;
   const ignore = opts.ignoreKeys ?? new Set<string>();
   const norm = opts.normalise ?? ((v: unknown) => v);
   if (kind(actual) !== kind(expected)) return [`${path}: expected ${kind(expected)}, got ${kind(actual)}`];
   if (Array.isArray(actual) && Array.isArray(expected)) {
+    let a: unknown[] = actual;
+    let e: unknown[] = expected;
     if (opts.unordered?.test(path) === true) {
       const order = (v: unknown): string => (isObj(v) ? `${String(v['type'])}|${String(v['state_key'])}` : JSON.stringify(v));
-      const byKey = (a: unknown, b: unknown): number => order(a).localeCompare(order(b));
-      actual = [...actual].sort(byKey);
-      expected = [...expected].sort(byKey);
-      if (!Array.isArray(actual) || !Array.isArray(expected)) return [];
+      const byKey = (x: unknown, y: unknown): number => order(x).localeCompare(order(y));
+      a = [...a].sort(byKey);
+      e = [...e].sort(byKey);
     }
     if ((opts.arrays ?? 'strict') === 'strict') {
-      if (actual.length !== expected.length) return [`${path}: expected ${expected.length} elements, got ${actual.length}`];
-      return actual.flatMap((a, i) => compareShape(a, expected[i], opts, `${path}[${i}]`));
+      if (a.length !== e.length) return [`${path}: expected ${e.length} elements, got ${a.length}`];
+      return a.flatMap((x, i) => compareShape(x, e[i], opts, `${path}[${i}]`));
     }
-    if ((actual.length === 0) !== (expected.length === 0)) return [`${path}: expected ${expected.length} elements, got ${actual.length}`];
-    return actual.flatMap((a, i) => {
-      const attempts = expected.map((e) => compareShape(a, e, opts, `${path}[${i}]`));
+    if ((a.length === 0) !== (e.length === 0)) return [`${path}: expected ${e.length} elements, got ${a.length}`];
+    return a.flatMap((x, i) => {
+      const attempts = e.map((y) => compareShape(x, y, opts, `${path}[${i}]`));
       return attempts.some((d) => d.length === 0) ? [] : (attempts[0] ?? []);
     });
   }

@@ -12,6 +12,7 @@ export interface EdgeConfig {
     readonly accessToken: Secret | undefined;
     readonly password: Secret | undefined;
   };
+  readonly http: RawConfig['http'];
   readonly calls: RawConfig['calls'];
   readonly routing: RawConfig['routing'];
   readonly policy: RawConfig['policy'];
@@ -109,6 +110,7 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     esl: { ...esl, password: eslPassword },
     verto: { ...verto, password: vertoPassword },
     matrix: { ...matrix, accessToken, password: matrixPassword },
+    http: raw.http,
     calls: raw.calls,
     routing: raw.routing,
     policy: raw.policy,

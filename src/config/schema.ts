@@ -183,7 +183,17 @@ export const callerIdSchema = z
   })
   .prefault({});
 
+export const httpSchema = z
+  .strictObject({
+    /** Address for /healthz, /readyz and /metrics. Keep it private. */
+    host: hostname.default('127.0.0.1'),
+    port: port.default(9464),
+    enabled: z.boolean({ error: 'must be true or false' }).default(true),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
+  http: httpSchema,
   esl: eslSchema.prefault({}),
   verto: vertoSchema,
   matrix: matrixSchema,

@@ -1,4 +1,5 @@
-import { ClientEvent, createClient, RoomEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
+import { ClientEvent, createClient, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+import { DESTINATION_STATE_TYPE, parseDestinationState } from '../routing/room-destination.ts';
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
@@ -22,6 +23,30 @@ export class MatrixError extends Error {
     super(message);
     this.name = 'MatrixError';
   }
+}
+
+export interface RoomMessage {
+  readonly roomId: string;
+  readonly sender: string;
+  readonly body: string;
+  readonly eventId: string;
+}
+
+export interface RoomFacts {
+  readonly powerLevel: number;
+  readonly displayName: string | undefined;
+  /** The number linked by the room's destination state event, if any. */
+  readonly destination: string | undefined;
+}
+
+/** A user's power level from m.room.power_levels content (spec defaults when absent). */
+export function powerLevelOf(content: unknown, userId: string): number {
+  if (typeof content !== 'object' || content === null) return 0;
+  const c = content as { users?: unknown; users_default?: unknown };
+  const users = typeof c.users === 'object' && c.users !== null ? (c.users as Record<string, unknown>) : {};
+  const own = users[userId];
+  if (typeof own === 'number' && Number.isInteger(own)) return own;
+  return typeof c.users_default === 'number' && Number.isInteger(c.users_default) ? c.users_default : 0;
 }
 
 /** matrix-js-sdk's own global logger writes to the console; the edge logs through pino only. */
@@ -55,6 +80,8 @@ export class MatrixBot {
   readonly #callEvents = new Listeners<[CallEvent]>();
   readonly #rejected = new Listeners<[{ roomId: string; sender: string; type: string; reason: string; content: unknown }]>();
   readonly #states = new Listeners<[ConnectionState, string | undefined]>();
+  readonly #messages = new Listeners<[RoomMessage]>();
+  readonly #invites = new Listeners<[{ roomId: string; inviter: string | undefined }]>();
   #state: ConnectionState = 'idle';
   #client: MatrixClient | undefined;
   #startedAt = 0;
@@ -82,6 +109,30 @@ export class MatrixBot {
     return this.#states.add(fn);
   }
 
+  /** A text message in a room (commands such as !dial, !dtmf). */
+  onRoomMessage(fn: (message: RoomMessage) => void): () => void {
+    return this.#messages.add(fn);
+  }
+
+  /** The edge's user was invited to a room. */
+  onInvite(fn: (invite: { roomId: string; inviter: string | undefined }) => void): () => void {
+    return this.#invites.add(fn);
+  }
+
+  async joinRoom(roomId: string): Promise<void> {
+    await withDeadline(this.#requireClient().joinRoom(roomId), this.#options.requestTimeoutMs, 'join');
+  }
+
+  /** What the room says about a user and itself: power level, display name, linked number. */
+  roomFacts(roomId: string, userId: string): RoomFacts {
+    const room = this.#client?.getRoom(roomId) ?? null;
+    if (room === null) return { powerLevel: 0, displayName: undefined, destination: undefined };
+    const state = room.currentState;
+    const levels: unknown = state.getStateEvents('m.room.power_levels', '')?.getContent();
+    const destination = parseDestinationState(state.getStateEvents(DESTINATION_STATE_TYPE, '')?.getContent());
+    return { powerLevel: powerLevelOf(levels, userId), displayName: room.getMember(userId)?.rawDisplayName, destination };
+  }
+
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#setState('connecting', undefined);
@@ -100,6 +151,11 @@ export class MatrixBot {
     client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
       if (toStartOfTimeline || room === undefined) return;
       this.#onTimelineEvent(event, room.roomId);
+    });
+    client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
+      if (member.userId === this.#options.userId && member.membership === 'invite') {
+        this.#invites.emit({ roomId: member.roomId, inviter: event.getSender() });
+      }
     });
     await client.startClient({ initialSyncLimit: 0, pollTimeout: this.#options.syncTimeoutMs, lazyLoadMembers: true });
   }
@@ -137,6 +193,8 @@ export class MatrixBot {
     }
     this.#callEvents.clear();
     this.#rejected.clear();
+    this.#messages.clear();
+    this.#invites.clear();
     this.#states.clear();
   }
 
@@ -187,6 +245,14 @@ export class MatrixBot {
 
   #onTimelineEvent(event: MatrixEvent, roomId: string): void {
     const type = event.getType();
+    if (type === 'm.room.message') {
+      const content = event.getContent();
+      const sender = event.getSender();
+      if (sender !== undefined && sender !== this.#options.userId && content['msgtype'] === 'm.text' && typeof content['body'] === 'string') {
+        this.#messages.emit({ roomId, sender, body: content['body'], eventId: event.getId() ?? '' });
+      }
+      return;
+    }
     if (!isCallEventType(type)) return;
     const sender = event.getSender();
     const eventId = event.getId();

@@ -1,0 +1,347 @@
+import type { EdgeConfig } from '../config/load.ts';
+import type { Logger } from '../log/logger.ts';
+import type { EslClient } from '../esl/client.ts';
+import type { EslEvent } from '../esl/events.ts';
+import type { VertoClient } from '../verto/client.ts';
+import type { ServerRequest } from '../verto/messages.ts';
+import type { MatrixBot, RoomMessage } from '../matrix/client.ts';
+import type { CallEvent } from '../matrix/call-events.ts';
+import { UserLimits } from '../routing/limits.ts';
+import { checkCaller, type Refusal } from '../routing/policy.ts';
+import { chooseCallerId } from '../routing/caller-id.ts';
+import { OutboundCall, type CallPorts } from './outbound-call.ts';
+import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
+import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
+import type { CallOutcome } from './hangup-causes.ts';
+
+/** Counters the metrics endpoint reads. */
+export interface CallStats {
+  readonly live: number;
+  readonly outcomes: ReadonlyMap<string, number>;
+  readonly refusals: ReadonlyMap<string, number>;
+  readonly lateCandidates: number;
+}
+
+/**
+ * Routes every event to the call it belongs to, admits or refuses new
+ * calls, and runs room commands. Holds the index of live calls (by Matrix
+ * call id and by FreeSWITCH UUID); each call's state lives in the call.
+ */
+export class CallManager {
+  readonly #config: EdgeConfig;
+  readonly #rules: CompiledRules;
+  readonly #log: Logger;
+  readonly #matrix: MatrixBot;
+  readonly #verto: VertoClient;
+  readonly #esl: EslClient;
+  readonly #limits: UserLimits;
+  readonly #byMatrixId = new Map<string, OutboundCall>();
+  readonly #byUuid = new Map<string, OutboundCall>();
+  /** Numbers set with !dial, per room (room configuration, not call state). */
+  readonly #dialled = new Map<string, string>();
+  readonly #outcomes = new Map<string, number>();
+  readonly #refusals = new Map<string, number>();
+  #lateCandidates = 0;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient }, log: Logger) {
+    this.#config = config;
+    this.#rules = compileRules(config);
+    this.#log = log.child({ component: 'calls' });
+    this.#matrix = clients.matrix;
+    this.#verto = clients.verto;
+    this.#esl = clients.esl;
+    this.#limits = new UserLimits({
+      maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
+      rate: { calls: config.policy.rate_limit.calls, windowMs: config.policy.rate_limit.window_s * 1000 },
+    });
+  }
+
+  stats(): CallStats {
+    return { live: this.#byMatrixId.size, outcomes: this.#outcomes, refusals: this.#refusals, lateCandidates: this.#lateCandidates };
+  }
+
+  start(): void {
+    this.#unsubscribe.push(
+      this.#matrix.onCallEvent((e) => this.#onCallEvent(e)),
+      this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
+      this.#matrix.onRoomMessage((m) => void this.#onRoomMessage(m)),
+      this.#matrix.onInvite((i) => void this.#onRoomInvite(i.roomId, i.inviter)),
+      this.#verto.onRequest((r) => this.#onVertoRequest(r)),
+      this.#verto.onState((state) => {
+        if (state === 'reconnecting') this.#onVertoLost();
+      }),
+      this.#esl.onEvent((e) => this.#onEslEvent(e)),
+    );
+  }
+
+  /** Hang up every live call (both sides told) and stop listening. */
+  async stop(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    const calls = [...this.#byMatrixId.values()];
+    await Promise.allSettled(
+      calls.map((c) => c.hangup('SYSTEM_SHUTDOWN', { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' })),
+    );
+  }
+
+  #ports(): CallPorts {
+    return {
+      sendMatrix: async (roomId, type, content) => {
+        await this.#matrix.sendEvent(roomId, type, content);
+      },
+      notice: async (roomId, text) => {
+        await this.#matrix.sendNotice(roomId, text);
+      },
+      verto: (method, params) => this.#verto.request(method, params),
+      esl: (command) => this.#esl.api(command),
+      ended: (call, outcome) => this.#onCallEnded(call, outcome),
+      lateCandidates: (n) => {
+        this.#lateCandidates += n;
+      },
+    };
+  }
+
+  #onCallEnded(call: OutboundCall, outcome: CallOutcome): void {
+    this.#byMatrixId.delete(call.matrixCallId);
+    this.#byUuid.delete(call.uuid);
+    this.#limits.release(call.userId);
+    const key = `${outcome.reason}:${outcome.cause}`;
+    this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
+    this.#log.info({ live: this.#byMatrixId.size }, 'calls');
+  }
+
+  #onCallEvent(event: CallEvent): void {
+    if (event.type === 'm.call.invite') {
+      void this.#onInvite(event);
+      return;
+    }
+    const call = this.#byMatrixId.get(event.content.call_id);
+    if (call === undefined || call.roomId !== event.roomId) return;
+    if (event.sender !== call.userId) return;
+    switch (event.type) {
+      case 'm.call.candidates':
+        call.onCandidates(event.content.candidates);
+        break;
+      case 'm.call.hangup':
+        call.onMatrixHangup(`hangup (${event.content.reason ?? 'no reason'})`);
+        break;
+      case 'm.call.reject':
+        call.onMatrixHangup('reject');
+        break;
+      case 'm.call.select_answer':
+        if (event.content.selected_party_id !== call.partyId) call.onMatrixHangup('caller selected another answer');
+        break;
+      default:
+        call.log.debug({ type: event.type }, 'call event not handled');
+    }
+  }
+
+  async #onInvite(invite: Extract<CallEvent, { type: 'm.call.invite' }>): Promise<void> {
+    if (this.#byMatrixId.has(invite.content.call_id)) return;
+    const facts = this.#matrix.roomFacts(invite.roomId, invite.sender);
+    const decided = admitInvite(this.#rules, invite, facts, this.#dialled.get(invite.roomId));
+    if (!decided.ok) {
+      await this.#refuse(invite, decided.refusal);
+      return;
+    }
+    const limited = this.#limits.admit(invite.sender);
+    if (limited) {
+      await this.#refuse(invite, limited);
+      return;
+    }
+    const callerId = chooseCallerId(
+      {
+        defaultNumber: this.#config.caller_id.default_number ?? '',
+        perUser: this.#config.caller_id.per_user,
+        perRoom: this.#config.caller_id.per_room,
+      },
+      invite.sender,
+      invite.roomId,
+      facts.displayName,
+    );
+    const call = new OutboundCall(
+      invite,
+      {
+        destination: decided.admission.destination,
+        gateway: decided.admission.gateway,
+        callerId,
+        gatheringWindowMs: this.#config.calls.gathering_window_ms,
+        hangupCauseWaitMs: this.#config.calls.hangup_cause_wait_ms,
+        ringTimeoutS: this.#config.calls.ring_timeout_s,
+      },
+      this.#ports(),
+      this.#log,
+      Date.now(),
+    );
+    this.#byMatrixId.set(call.matrixCallId, call);
+    this.#byUuid.set(call.uuid, call);
+    call.log.info({ destination: decided.admission.destination.number, gateway: decided.admission.gateway, version: call.version }, 'call admitted');
+    call.start();
+  }
+
+  async #refuse(invite: Extract<CallEvent, { type: 'm.call.invite' }>, refusal: Refusal): Promise<void> {
+    this.#refusals.set(refusal.code, (this.#refusals.get(refusal.code) ?? 0) + 1);
+    this.#log.info({ call: invite.content.call_id, room: invite.roomId, sender: invite.sender, refusal: refusal.code }, 'call refused');
+    const v1 = invite.content.version === '1';
+    try {
+      if (v1) {
+        await this.#matrix.sendEvent(invite.roomId, 'm.call.reject', { call_id: invite.content.call_id, party_id: 'sipedge', version: '1' });
+      } else {
+        await this.#matrix.sendEvent(invite.roomId, 'm.call.hangup', { call_id: invite.content.call_id, version: 0, reason: 'user_hangup' });
+      }
+      await this.#matrix.sendNotice(invite.roomId, refusal.message);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'could not send the refusal');
+    }
+  }
+
+  async #onMalformedCallEvent(info: { roomId: string; sender: string; type: string; reason: string; content: unknown }): Promise<void> {
+    if (info.type !== 'm.call.invite') return;
+    this.#refusals.set('invalid_invite', (this.#refusals.get('invalid_invite') ?? 0) + 1);
+    const c = typeof info.content === 'object' && info.content !== null ? (info.content as Record<string, unknown>) : {};
+    try {
+      if (typeof c['call_id'] === 'string' && c['call_id'].length <= 255) {
+        const v1 = c['version'] !== 0 && c['version'] !== '0';
+        await this.#matrix.sendEvent(
+          info.roomId,
+          v1 ? 'm.call.reject' : 'm.call.hangup',
+          v1 ? { call_id: c['call_id'], party_id: 'sipedge', version: '1' } : { call_id: c['call_id'], version: 0, reason: 'unknown_error' },
+        );
+      }
+      await this.#matrix.sendNotice(info.roomId, `Your call could not be placed: the invitation was malformed (${info.reason}).`);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'could not answer a malformed invite');
+    }
+  }
+
+  async #onRoomInvite(roomId: string, inviter: string | undefined): Promise<void> {
+    if (inviter === undefined || checkCaller(this.#rules.policy, inviter, Number.MAX_SAFE_INTEGER) !== undefined) {
+      this.#log.info({ room: roomId, inviter }, 'ignored an invite from a user who may not call');
+      return;
+    }
+    try {
+      await this.#matrix.joinRoom(roomId);
+      this.#log.info({ room: roomId, inviter }, 'joined');
+    } catch (err) {
+      this.#log.warn({ room: roomId, err: (err as Error).message }, 'could not join');
+    }
+  }
+
+  async #onRoomMessage(message: RoomMessage): Promise<void> {
+    const parsed = parseRoomCommand(message.body);
+    if (parsed === undefined) return;
+    const reply = (text: string) =>
+      this.#matrix.sendNotice(message.roomId, text).catch((err: Error) => this.#log.warn({ err: err.message }, 'could not reply'));
+    if (!parsed.ok) {
+      await reply(parsed.reply);
+      return;
+    }
+    const command = parsed.command;
+    const allowed = checkCaller(this.#rules.policy, message.sender, this.#matrix.roomFacts(message.roomId, message.sender).powerLevel);
+    if (allowed && command.kind !== 'help') {
+      await reply(allowed.message);
+      return;
+    }
+    const call = [...this.#byMatrixId.values()].find((c) => c.roomId === message.roomId && c.userId === message.sender);
+    switch (command.kind) {
+      case 'help':
+        await reply(COMMAND_HELP);
+        return;
+      case 'dial':
+        this.#dialled.set(message.roomId, command.number);
+        await reply(`Calls you place in this room now go to ${command.number}. Start a voice call to dial.`);
+        return;
+      case 'dtmf':
+        if (call === undefined) {
+          await reply('There is no call of yours in this room to send tones to.');
+          return;
+        }
+        try {
+          await reply(await call.sendDtmf(command.digits, command.durationMs));
+        } catch (err) {
+          call.log.warn({ err: (err as Error).message }, 'DTMF failed');
+          await reply('The tones could not be sent.');
+        }
+        return;
+      case 'hangup':
+        if (call === undefined) {
+          await reply('There is no call of yours in this room.');
+          return;
+        }
+        await call.hangup('NORMAL_CLEARING', { cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined });
+        return;
+    }
+  }
+
+  #onVertoRequest(request: ServerRequest): void {
+    const callId = request.params['callID'];
+    if (typeof callId !== 'string') return;
+    const call = this.#byUuid.get(callId);
+    const str = (k: string): string | undefined => (typeof request.params[k] === 'string' ? (request.params[k] as string) : undefined);
+    if (call === undefined) {
+      if (request.method === 'verto.invite' || request.method === 'verto.attach') {
+        // Inbound calls come with a later issue; a re-attach cannot restore media: end the leg.
+        this.#log.info({ method: request.method, callID: callId }, 'ending a Verto call the edge does not hold');
+        this.#verto.request('verto.bye', { cause: 'CALL_REJECTED', dialogParams: { callID: callId } }).catch(() => undefined);
+      }
+      return;
+    }
+    switch (request.method) {
+      case 'verto.media': {
+        const sdp = str('sdp');
+        if (sdp) call.onMedia(sdp);
+        break;
+      }
+      case 'verto.answer':
+        call.onAnswer(str('sdp'));
+        break;
+      case 'verto.bye':
+        call.onVertoBye(str('cause'));
+        break;
+      case 'verto.display':
+        call.onDisplay(str('display_name'), str('display_number'));
+        break;
+      case 'verto.attach':
+        call.log.warn('FreeSWITCH re-attached the call after a Verto reconnect; media cannot be restored, ending it');
+        void call.hangup('NORMAL_CLEARING', { cause: 'NETWORK_OUT_OF_ORDER', sipStatus: undefined, reason: 'ice_timeout', notice: 'The call was cut off: the connection to the phone system was lost.' });
+        break;
+      default:
+        call.log.debug({ method: request.method }, 'Verto request not handled');
+    }
+  }
+
+  /** The Verto socket dropped: FreeSWITCH has already hung up every unanswered call of the session. */
+  #onVertoLost(): void {
+    for (const call of [...this.#byMatrixId.values()]) {
+      if (call.state === 'gathering' || call.state === 'dialling' || call.state === 'early_media') {
+        void call.hangup('DESTINATION_OUT_OF_ORDER', { cause: 'DESTINATION_OUT_OF_ORDER', sipStatus: undefined, reason: 'unknown_error', notice: 'The call failed: the connection to the phone system was lost.' });
+      }
+    }
+  }
+
+  #onEslEvent(event: EslEvent): void {
+    const uuid = event.uniqueId;
+    if (uuid === undefined) return;
+    const call = this.#byUuid.get(uuid);
+    if (call === undefined) return;
+    const h = (name: string) => event.headers.get(name);
+    switch (event.name) {
+      case 'CHANNEL_BRIDGE': {
+        const other = h('Other-Leg-Unique-ID') ?? h('Bridge-B-Unique-ID');
+        if (other) call.onBridged(other);
+        break;
+      }
+      case 'CHANNEL_HANGUP_COMPLETE':
+        call.onHangupComplete({
+          hangupCause: h('Hangup-Cause'),
+          lastBridgeHangupCause: h('variable_last_bridge_hangup_cause'),
+          originateDisposition: h('variable_originate_disposition'),
+          lastBridgeProtoSpecificCause: h('variable_last_bridge_proto_specific_hangup_cause'),
+          sipTermStatus: h('variable_sip_term_status'),
+        });
+        break;
+      default:
+        break;
+    }
+  }
+}

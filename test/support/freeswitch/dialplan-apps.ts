@@ -1,0 +1,259 @@
+// Dialplan applications on a simulated channel: set, export, unset, answer,
+// pre_answer, ring_ready, sleep, playback, echo, park, hangup, respond,
+// transfer, bridge. Each fires CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE.
+import { randomUUID } from 'node:crypto';
+import type { Channel } from './channel.ts';
+import { SITES, type Header } from './channel-events.ts';
+import { parseCause, sipStatusToCause, dialStatusOf } from './causes.ts';
+import { CONTINUE_CAUSES, parseVarList, type FreeSwitchModel, type LegOwner } from './channel-model.ts';
+import * as verto from './verto-backend.ts';
+
+export interface AppHost {
+  readonly model: FreeSwitchModel;
+}
+
+export interface RunOptions {
+  /** Application-UUID of the first app (sendmsg's Event-UUID). */
+  readonly appUuid?: string | undefined;
+  /** Not a dialplan: running out of actions does not hang up. */
+  readonly standalone?: boolean;
+}
+
+type Done = () => void;
+
+/** Executes actions in order; when they run out the channel hangs up NORMAL_CLEARING (unless standalone). */
+export function runDialplan(host: AppHost, ch: Channel, actions: readonly { app: string; data: string }[], opts: RunOptions = {}): void {
+  const model = host.model;
+  let index = 0;
+  const next = (): void => {
+    if (ch.hungUp || model.stopped) return;
+    const action = actions[index];
+    const appUuid = index === 0 ? opts.appUuid : undefined;
+    index++;
+    if (action === undefined) {
+      if (opts.standalone !== true) model.hangupChannel(ch, 'NORMAL_CLEARING');
+      return;
+    }
+    runApp(model, ch, action.app, action.data, appUuid ?? randomUUID(), next);
+  };
+  next();
+}
+
+function appHeaders(app: string, data: string): Header[] {
+  return data === '' ? [['Application', app]] : [['Application', app], ['Application-Data', data]];
+}
+
+function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, appUuid: string, done: Done): void {
+  ch.application = app;
+  ch.applicationData = data;
+  ch.setVar('current_application_data', data);
+  ch.setVar('current_application', app);
+  model.fire('CHANNEL_EXECUTE', ch, SITES.execute, { extra: [...appHeaders(app, data), ['Application-UUID', appUuid]] });
+  let completed = false;
+  const complete = (response = '_none_'): void => {
+    if (completed) return;
+    completed = true;
+    ch.onHangupDuringApp = undefined;
+    model.fire('CHANNEL_EXECUTE_COMPLETE', ch, SITES.executeComplete, {
+      extra: [...appHeaders(app, data), ['Application-Response', response], ['Application-UUID', appUuid]],
+    });
+  };
+  const finish = (response?: string): void => {
+    complete(response);
+    done();
+  };
+  ch.onHangupDuringApp = () => complete();
+
+  switch (app) {
+    case 'set':
+    case 'export':
+    case 'set_profile_var': {
+      const eq = data.indexOf('=');
+      if (eq > 0) ch.setVar(data.slice(0, eq), data.slice(eq + 1));
+      finish();
+      return;
+    }
+    case 'unset':
+      ch.setVar(data, undefined);
+      finish();
+      return;
+    case 'answer':
+      model.markAnswered(ch);
+      finish();
+      return;
+    case 'pre_answer':
+      model.markPreAnswer(ch);
+      finish();
+      return;
+    case 'ring_ready':
+      model.markRing(ch);
+      finish();
+      return;
+    case 'sleep':
+    case 'playback':
+    case 'log':
+    case 'info': {
+      const ms = app === 'sleep' ? Number.parseInt(data, 10) || 0 : 0;
+      if (app === 'log' || app === 'info') {
+        finish();
+        return;
+      }
+      model.schedule(ms, () => finish(app === 'playback' ? 'FILE PLAYED' : undefined), ch);
+      return;
+    }
+    case 'echo':
+      return; // runs until hangup; onHangupDuringApp completes it
+    case 'park':
+      model.fire('CHANNEL_PARK', ch, SITES.park);
+      ch.onHangupDuringApp = () => {
+        model.fire('CHANNEL_UNPARK', ch, SITES.unpark);
+        complete();
+      };
+      return;
+    case 'hangup':
+      model.hangupChannel(ch, parseCause(data.trim()));
+      return;
+    case 'respond': {
+      const status = Number.parseInt(data, 10);
+      if (status === 180) model.markRing(ch);
+      else if (status === 183) model.markPreAnswer(ch);
+      else if (status >= 300) {
+        model.hangupChannel(ch, sipStatusToCause(status));
+        return;
+      }
+      finish();
+      return;
+    }
+    case 'transfer': {
+      const [dest = '', , context] = data.trim().split(/\s+/);
+      complete();
+      ch.profile.destinationNumber = dest;
+      if (context !== undefined) ch.profile.context = context;
+      verto.routeChannel(model, ch);
+      return;
+    }
+    case 'bridge':
+      bridge(model, ch, data, finish, complete);
+      return;
+    default:
+      // switch_core_session_execute_application: "Invalid Application"
+      complete();
+      model.hangupChannel(ch, 'DESTINATION_OUT_OF_ORDER');
+  }
+}
+
+/** One target of a bridge dial string: `[{vars}]endpoint`. */
+function splitTarget(text: string): { vars: Record<string, string>; dial: string } {
+  const m = /^\s*(?:[{[]([^}\]]*)[}\]])?(.*)$/.exec(text);
+  return { vars: parseVarList(m?.[1] ?? ''), dial: (m?.[2] ?? '').trim() };
+}
+
+function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: string) => void, complete: (r?: string) => void): void {
+  const global = /^\s*\{([^}]*)\}(.*)$/.exec(data);
+  const globalVars = parseVarList(global?.[1] ?? '');
+  const targets = (global?.[2] ?? data).split('|').map((t) => t.trim()).filter((t) => t !== '');
+  let attempt = 0;
+
+  const fail = (cause: string, sipStatus: number | undefined): void => {
+    a.bLeg = undefined;
+    a.setVar('originate_disposition', cause);
+    a.setVar('originate_failed_cause', cause);
+    a.setVar('DIALSTATUS', dialStatusOf(cause));
+    a.setVar('last_bridge_hangup_cause', cause);
+    if (sipStatus !== undefined) {
+      a.setVar('last_bridge_proto_specific_hangup_cause', `sip:${sipStatus}`);
+      a.setVar('sip_invite_failure_status', String(sipStatus));
+    }
+    if (a.hungUp) return;
+    if (attempt < targets.length) {
+      tryNext();
+      return;
+    }
+    if (CONTINUE_CAUSES.has(cause) || a.getVar('continue_on_fail') === 'true') {
+      finish(cause);
+      return;
+    }
+    model.hangupStart(a, cause);
+    complete(cause);
+    model.finishLater(a);
+  };
+
+  const owner: LegOwner = {
+    progress: () => {
+      if (!a.hungUp) model.markRing(a);
+    },
+    earlyMedia: () => {
+      if (!a.hungUp) model.markPreAnswer(a);
+    },
+    answered: (b) => {
+      if (a.hungUp) return;
+      a.setVar('originate_disposition', 'SUCCESS');
+      a.setVar('DIALSTATUS', 'SUCCESS');
+      a.setVar('originate_causes', `${b.uuid};NONE`);
+      a.setVar('signal_bond', b.uuid);
+      model.markAnswered(a);
+      if (a.kind === 'verto') verto.notifyDisplay(model, a, b);
+      const now = model.nowUs();
+      a.times.bridged = now;
+      b.times.bridged = now;
+      a.other = { type: 'originatee', channel: b };
+      a.bridgedTo = b.uuid;
+      b.bridgedTo = a.uuid;
+      a.setVar('bridge_channel', b.name);
+      a.setVar('bridge_uuid', b.uuid);
+      a.setVar('last_bridge_to', b.uuid);
+      b.setVar('bridge_channel', a.name);
+      b.setVar('bridge_uuid', a.uuid);
+      model.fire('CHANNEL_BRIDGE', a, SITES.bridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
+      model.setRunning(b, 'CS_EXCHANGE_MEDIA');
+      a.onHangupDuringApp = () => {
+        model.fire('CHANNEL_UNBRIDGE', a, SITES.unbridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
+        complete();
+      };
+    },
+    failed: (_b, cause, sipStatus) => fail(cause, sipStatus),
+    ended: (b, cause) => {
+      a.bLeg = undefined;
+      a.bridgedTo = undefined;
+      a.setVar('bridge_hangup_cause', cause);
+      a.setVar('last_bridge_hangup_cause', cause);
+      a.setVar('last_bridge_role', 'originator');
+      if (a.hungUp) return;
+      model.fire('CHANNEL_UNBRIDGE', a, SITES.unbridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
+      if (a.getVar('hangup_after_bridge') === 'true') {
+        complete();
+        model.hangupChannel(a, cause);
+        return;
+      }
+      finish();
+    },
+  };
+
+  const tryNext = (): void => {
+    const target = targets[attempt++];
+    if (target === undefined) {
+      fail('NO_ROUTE_DESTINATION', undefined);
+      return;
+    }
+    const { vars, dial } = splitTarget(target);
+    const allVars = { ...globalVars, ...vars };
+    const gw = /^sofia\/gateway\/([^/]+)\/(.+)$/.exec(dial);
+    if (gw !== null) {
+      const gateway = gw[1] ?? '';
+      if (!model.gatewayExists(gateway)) {
+        fail('INVALID_GATEWAY', undefined);
+        return;
+      }
+      a.bLeg = model.createSipLeg({ gateway, number: gw[2] ?? '', vars: allVars, aLeg: a, owner });
+      a.setVar('originated_legs', `${a.bLeg.uuid};Outbound Call;${gw[2] ?? ''}`);
+      return;
+    }
+    const session = verto.resolveDialTarget(model, dial);
+    if (session !== undefined) {
+      a.bLeg = verto.originateToSession(model, session, allVars, a, owner);
+      return;
+    }
+    fail(dial.startsWith('user/') || dial.startsWith('verto.rtc/') || dial.includes('verto_contact') ? 'USER_NOT_REGISTERED' : 'CHAN_NOT_IMPLEMENTED', undefined);
+  };
+  tryNext();
+}

@@ -23,6 +23,7 @@ export function safeCallerName(displayName: string | undefined, fallback: string
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9 ._-]/g, '')
     .replace(/\s+/g, ' ')
+    .replace(/^[^A-Za-z0-9]+/, '')
     .trim()
     .slice(0, 40);
   return cleaned === '' ? fallback : cleaned;

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '../../src/log/logger.ts';
+import { OutboundCall, type CallPorts } from '../../src/calls/outbound-call.ts';
+import type { CallEvent } from '../../src/matrix/call-events.ts';
+import type { CallOutcome } from '../../src/calls/hangup-causes.ts';
+import type { ApiCommand } from '../../src/esl/commands.ts';
+
+type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
+
+const trace = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../shared/traces/real/verto-04-call-sip-trunk-dtmf-client-bye.json'), 'utf8')) as {
+  frames: Array<{ dir: string; msg?: { method?: string; params?: { sdp?: string } } }>;
+};
+const sdps = trace.frames.filter((f) => typeof f.msg?.params?.sdp === 'string').map((f) => f.msg!.params!.sdp!);
+const OFFER_WITHOUT_EOC = sdps[0]!.replace('a=end-of-candidates\r\n', '');
+const FS_ANSWER = sdps[1]!;
+const SIP_LEG = '8c4b1a2e-0d3f-4e5a-9b6c-7d8e9f0a1b2c';
+
+function invite(sdp = OFFER_WITHOUT_EOC, extra: Partial<Invite['content']> = {}): Invite {
+  return {
+    type: 'm.call.invite',
+    roomId: '!room:example.org',
+    sender: '@alice:example.org',
+    eventId: '$e',
+    ageMs: 0,
+    content: { call_id: 'c1', version: '1', party_id: 'ALICEDEV', offer: { type: 'offer', sdp }, lifetime: 60_000, ...extra },
+  } as Invite;
+}
+
+function harness(callInvite = invite()) {
+  const sent: Array<{ type: string; content: Record<string, unknown> }> = [];
+  const verto: Array<{ method: string; params: Record<string, unknown> }> = [];
+  const esl: ApiCommand[] = [];
+  const notices: string[] = [];
+  const ended: CallOutcome[] = [];
+  let late = 0;
+  const ports: CallPorts = {
+    sendMatrix: async (_r, type, content) => void sent.push({ type, content }),
+    notice: async (_r, text) => void notices.push(text),
+    verto: async (method, params) => {
+      verto.push({ method, params });
+      return { message: 'CALL CREATED' };
+    },
+    esl: async (command) => {
+      esl.push(command);
+      return `+OK ${SIP_LEG} sent DTMF.\n`;
+    },
+    ended: (_c, outcome) => void ended.push(outcome),
+    lateCandidates: (n) => {
+      late += n;
+    },
+  };
+  const call = new OutboundCall(
+    callInvite,
+    {
+      destination: { kind: 'e164', number: '+4930123456', country: 'DE', type: 'FIXED_LINE' },
+      gateway: 'example_trunk',
+      callerId: { number: '+4930999', name: 'Alice' },
+      gatheringWindowMs: 10_000,
+      hangupCauseWaitMs: 1_500,
+      ringTimeoutS: 60,
+    },
+    ports,
+    createLogger('silent'),
+    Date.now(),
+  );
+  return { call, sent, verto, esl, notices, ended, late: () => late };
+}
+
+const SRFLX = 'candidate:842163049 1 udp 1677729535 203.0.113.7 54400 typ srflx raddr 10.0.0.1 rport 54400 generation 0';
+
+describe('outbound call', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('sends verto.invite on end-of-candidates, not on the window timer, with every candidate', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: SRFLX, sdpMid: '0', sdpMLineIndex: 0 }]);
+    expect(h.verto).toHaveLength(0);
+    h.call.onCandidates([{ candidate: '' }]);
+    expect(h.verto).toHaveLength(1);
+    const params = h.verto[0]!.params as { sdp: string; dialogParams: { userVariables: Record<string, string>; callID: string } };
+    expect(params.sdp).toContain(`a=${SRFLX}`);
+    expect(params.sdp).toContain('a=end-of-candidates');
+    expect(params.dialogParams.callID).toBe(h.call.uuid);
+    expect(params.dialogParams.userVariables).toEqual({
+      mse_destination: '+4930123456',
+      mse_gateway: 'example_trunk',
+      mse_caller_id_number: '+4930999',
+      mse_caller_id_name: 'Alice',
+      mse_call_timeout: '60',
+    });
+    expect(vi.getTimerCount()).toBe(1); // only the lifetime guard is left
+  });
+
+  it('without end-of-candidates it dials when the window closes', () => {
+    const h = harness();
+    h.call.start();
+    vi.advanceTimersByTime(9_999);
+    expect(h.verto).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(h.verto).toHaveLength(1);
+  });
+
+  it('an offer that is already complete is dialled at once', () => {
+    const h = harness(invite(sdps[0]!));
+    h.call.start();
+    expect(h.verto).toHaveLength(1);
+  });
+
+  it('answers Matrix with the normalised FreeSWITCH SDP and v1 fields', async () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onAnswer(FS_ANSWER);
+    await vi.runOnlyPendingTimersAsync();
+    const answer = h.sent.find((s) => s.type === 'm.call.answer')!;
+    expect(answer.content['version']).toBe('1');
+    expect(answer.content['party_id']).toBe(h.call.partyId);
+    const sdp = (answer.content['answer'] as { sdp: string }).sdp;
+    expect(sdp).toContain('a=mid:0');
+    const streamId = Object.keys(answer.content['sdp_stream_metadata'] as object)[0];
+    expect(sdp).toContain(`a=msid:${streamId} `);
+  });
+
+  it('DTMF only once answered, and on the SIP leg', async () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    expect(await h.call.sendDtmf('*5', undefined)).toMatch(/answered/);
+    h.call.onBridged(SIP_LEG);
+    h.call.onAnswer(FS_ANSWER);
+    expect(await h.call.sendDtmf('*5', undefined)).toBe('Sent *5.');
+    expect(h.esl).toEqual([{ command: 'uuid_send_dtmf', args: `${SIP_LEG} *5` }]);
+  });
+
+  it('takes the cause from ESL over verto.bye (480 arrives as NORMAL_CLEARING)', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onVertoBye('NORMAL_CLEARING');
+    expect(h.ended).toHaveLength(0);
+    h.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING', lastBridgeHangupCause: 'NO_USER_RESPONSE', lastBridgeProtoSpecificCause: 'sip:480', originateDisposition: 'NO_USER_RESPONSE' });
+    expect(h.ended[0]).toMatchObject({ cause: 'NO_USER_RESPONSE', reason: 'invite_timeout', sipStatus: 480 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('falls back to the verto.bye cause when ESL says nothing in time', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onVertoBye('USER_BUSY');
+    vi.advanceTimersByTime(1_500);
+    expect(h.ended[0]).toMatchObject({ cause: 'USER_BUSY', reason: 'user_busy' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a Matrix hangup sends verto.bye and nothing back to Matrix', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onMatrixHangup('user');
+    expect(h.verto.map((v) => v.method)).toEqual(['verto.invite', 'verto.bye']);
+    expect(h.sent).toHaveLength(0);
+    expect(h.call.state).toBe('ended');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('ignores events that do not fit the state', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onAnswer(FS_ANSWER); // still gathering
+    expect(h.call.state).toBe('gathering');
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('counts candidates that arrive after the invite went out, and does not resend', () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onCandidates([{ candidate: SRFLX, sdpMid: '0' }, { candidate: '' }]);
+    expect(h.verto).toHaveLength(1);
+    expect(h.late()).toBe(1);
+  });
+});

@@ -309,6 +309,7 @@ export class FreeSwitchModel implements VertoBackend {
     const stamp = (us: number): string => new Date(Math.floor(us / 1000)).toISOString().replace('T', ' ').slice(0, 19);
     const sec = (a: number, b: number): string => (a === 0 || b === 0 ? '0' : String(Math.floor((b - a) / 1e6)));
     const msec = (a: number, b: number): string => (a === 0 || b === 0 ? '0' : String(Math.floor((b - a) / 1e3)));
+    if (ch.getVar('digits_dialed') === undefined) ch.setVar('digits_dialed', 'none');
     ch.setVar('start_stamp', stamp(t.created));
     if (t.answered !== 0) ch.setVar('answer_stamp', stamp(t.answered));
     if (t.bridged !== 0) ch.setVar('bridge_stamp', stamp(t.bridged));
@@ -554,7 +555,7 @@ export class FreeSwitchModel implements VertoBackend {
           this.hangupFinish(b);
           this.later(1, () => this.destroy(b));
           this.#endApplication(ch);
-          this.finishLater(ch, 0);
+          this.finishLater(ch, 1);
         });
         return;
       }

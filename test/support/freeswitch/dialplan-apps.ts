@@ -180,7 +180,10 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
 
   const owner: LegOwner = {
     progress: () => {
-      if (!a.hungUp) model.markRing(a);
+      // the bridge thread notices the ring on its next poll: a 200 right after the 180 wins (real verto-21)
+      model.later(2, () => {
+        if (!a.hungUp) model.markRing(a);
+      });
     },
     earlyMedia: () => {
       if (!a.hungUp) model.markPreAnswer(a);

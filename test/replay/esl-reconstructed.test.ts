@@ -20,12 +20,12 @@ const dialplan: DialplanEngine = {
     : [{ app: 'bridge', data: `{origination_uuid=${B_LEG}}sofia/gateway/provider1/${vars.destination_number ?? ''}` }]),
 };
 
-function recordingSink(): VertoCallSink & { answered: Promise<void> } {
+function recordingSink(): VertoCallSink & { readonly answered: Promise<void> } {
   let resolve: () => void = () => undefined;
   const answered = new Promise<void>((r) => {
     resolve = r;
   });
-  return { answered, media: () => undefined, answer: () => resolve(), display: () => undefined, bye: () => undefined, invite: () => undefined };
+  return { answered, media: () => undefined, answer: () => resolve(), display: () => undefined, bye: () => undefined, invite: () => undefined, attach: () => undefined };
 }
 
 function vertoCall(model: FreeSwitchModel, callId: string, destination: string, sink: VertoCallSink): void {

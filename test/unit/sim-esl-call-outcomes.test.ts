@@ -34,8 +34,10 @@ function traceRows(file: string): Row[] {
 const toRow = (ev: FsEvent): Row => JSON.parse(serializeJson(ev)) as Row;
 
 const silentSink = (byes: string[]): VertoCallSink => ({
-  media: () => undefined, answer: () => undefined, display: () => undefined, invite: () => undefined,
-  bye: (_id, cause, code) => byes.push(`${cause}/${code}`),
+  media: () => undefined, answer: () => undefined, display: () => undefined, invite: () => undefined, attach: () => undefined,
+  bye: (_id, cause, code) => {
+    byes.push(`${cause}/${code}`);
+  },
 });
 
 let model: FreeSwitchModel | undefined;

@@ -44,6 +44,7 @@ export const SITES = {
   backgroundJob: { file: 'mod_event_socket.c', func: 'api_exec', line: 1569 },
   heartbeat: { file: 'switch_core.c', func: 'send_heartbeat', line: 95 },
   reloadxml: { file: 'switch_xml.c', func: 'switch_xml_open_root', line: 2416 },
+  channelData: { file: 'switch_channel.c', func: 'switch_channel_get_variables_prefix', line: 4466 },
   custom: { file: 'mod_verto.c', func: 'client_thread', line: 2254 },
   sendevent: { file: 'mod_event_socket.c', func: 'parse_command', line: 2162 },
 } as const satisfies Record<string, CallSite>;

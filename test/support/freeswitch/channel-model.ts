@@ -145,6 +145,11 @@ export class FreeSwitchModel implements VertoBackend {
     this.#emit(customEvent(this.identity, subclass, SITES.custom, this.#nextSeq(), this.nowUs(), rest));
   }
 
+  /** The CHANNEL_DATA standard headers mod_verto puts in `params.variables` (real README observation 6); uses a sequence number. */
+  channelDataVariables(): Record<string, string> {
+    return Object.fromEntries(plainEvent(this.identity, 'CHANNEL_DATA', SITES.channelData, this.#nextSeq(), this.nowUs(), []).headers);
+  }
+
   /** Fires a channel event for `ch`. */
   fire(name: string, ch: Channel, site: CallSite, opts?: ChannelEventOptions): void {
     this.#emit(channelEvent(this.identity, name, site, this.#nextSeq(), this.nowUs(), ch, opts));

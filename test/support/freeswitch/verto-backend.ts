@@ -37,6 +37,16 @@ export function attachSession(model: FreeSwitchModel, sessid: string, user: stri
     if (ch.kind === 'verto' && ch.sessid === sessid && ch.detached && !ch.hungUp) {
       ch.detached = false;
       ch.clearTimers();
+      const remote = ch.other?.channel;
+      sink.attach(ch.uuid, {
+        variables: model.channelDataVariables(),
+        sdp: model.offerSdp(),
+        caller_id_name: ch.profile.callerIdName,
+        caller_id_number: ch.profile.callerIdNumber,
+        callee_id_name: remote?.profile.calleeIdName ?? ch.profile.calleeIdName,
+        callee_id_number: remote?.profile.calleeIdNumber ?? ch.profile.calleeIdNumber,
+        display_direction: ch.direction === 'inbound' ? 'inbound' : 'outbound',
+      });
       reattached.push(ch.uuid);
     }
   }
@@ -139,16 +149,16 @@ export function notifyMedia(model: FreeSwitchModel, ch: Channel): void {
   const sink = sessionOf(model, ch)?.sink;
   if (sink === undefined || mediaSent.has(ch)) return;
   mediaSent.add(ch);
-  sink.media(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''));
+  sink.media(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''), model.channelDataVariables());
 }
 
 export function notifyAnswer(model: FreeSwitchModel, ch: Channel): void {
   const sink = sessionOf(model, ch)?.sink;
   if (sink === undefined) return;
-  if (mediaSent.has(ch)) sink.answer(ch.uuid, undefined);
+  if (mediaSent.has(ch)) sink.answer(ch.uuid, undefined, model.channelDataVariables());
   else {
     mediaSent.add(ch);
-    sink.answer(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''));
+    sink.answer(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''), model.channelDataVariables());
   }
 }
 
@@ -224,7 +234,7 @@ export function modify(model: FreeSwitchModel, sessid: string, callId: string, a
     model.fire(hold ? 'CHANNEL_HOLD' : 'CHANNEL_UNHOLD', ch, SITES.hold);
     model.setCallState(ch, hold ? 'HELD' : 'ACTIVE');
   }
-  return { ok: true, fields: { action, holdState: ch.held ? 'held' : 'active' } };
+  return { ok: true, fields: { holdState: ch.held ? 'held' : 'active' } };
 }
 
 export function reattach(model: FreeSwitchModel, sessid: string, callId: string, sdp: string): VertoCallResult {

@@ -44,15 +44,17 @@ async function run(configPath: string): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // Every socket and timer of the edge is closed by stop(); the exit that
+    // follows also ends timers left behind by matrix-js-sdk's request
+    // timeout ponyfill (one per request, up to the /sync long-poll long).
     edge.stop().then(
       () => {
         log.info('stopped');
-        log.flush();
-        process.exitCode = 0;
+        log.flush(() => process.exit(0));
       },
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'error while stopping');
-        process.exitCode = 1;
+        log.flush(() => process.exit(1));
       },
     );
   };
@@ -86,9 +88,11 @@ async function main(): Promise<void> {
     case 'version':
       process.stdout.write(`${version()}\n`);
       return;
-    case 'check':
-      process.exitCode = await check(command.configPath);
+    case 'check': {
+      const code = await check(command.configPath);
+      process.stdout.write('', () => process.exit(code));
       return;
+    }
     case 'run':
       await run(command.configPath);
       return;

@@ -187,7 +187,8 @@ export const httpSchema = z
   .strictObject({
     /** Address for /healthz, /readyz and /metrics. Keep it private. */
     host: hostname.default('127.0.0.1'),
-    port: port.default(9464),
+    /** 0 = any free port (tests). */
+    port: z.number({ error: 'must be a port number (0-65535)' }).int({ error: 'must be a port number (0-65535)' }).min(0, { error: 'must be a port number (0-65535)' }).max(65535, { error: 'must be a port number (0-65535)' }).default(9464),
     enabled: z.boolean({ error: 'must be true or false' }).default(true),
   })
   .prefault({});

@@ -50,7 +50,7 @@ export function powerLevelOf(content: unknown, userId: string): number {
 }
 
 /** matrix-js-sdk's own global logger writes to the console; the edge logs through pino only. */
-function silenceSdkGlobalLogger(): void {
+export function silenceSdkGlobalLogger(): void {
   const l = sdkGlobalLogger as unknown as { setLevel?: (level: string) => void };
   l.setLevel?.('silent');
 }

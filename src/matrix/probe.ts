@@ -1,10 +1,13 @@
 import { createClient } from 'matrix-js-sdk';
 import type { EdgeConfig } from '../config/load.ts';
 import { withDeadline } from '../net/deadline.ts';
+import { silenceSdkGlobalLogger } from './client.ts';
 
 /** Ask the homeserver who we are (logging in first when only a password is configured). */
 export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<string> {
-  const base = { baseUrl: config.homeserver_url, localTimeoutMs: config.request_timeout_ms };
+  silenceSdkGlobalLogger();
+  // No localTimeoutMs: the sdk's timeout ponyfill leaves a timer per request; withDeadline bounds each call.
+  const base = { baseUrl: config.homeserver_url };
   let token = config.accessToken?.reveal();
   if (token === undefined) {
     if (config.password === undefined) throw new Error('no matrix.access_token and no matrix.password');

@@ -25,3 +25,21 @@ export async function waitUntil(
     clearTimeout(timer);
   }
 }
+
+/**
+ * For state that has no event to wait on (another process's view over
+ * HTTP, a server without listeners): re-check on a short interval until it
+ * holds or the deadline passes. Not a fixed sleep: it ends as soon as the
+ * condition holds.
+ */
+export async function pollUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000, intervalMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, intervalMs);
+      t.unref();
+    });
+  }
+}

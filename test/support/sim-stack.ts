@@ -1,0 +1,150 @@
+// The bundled simulators configured the way an operator configures the real
+// thing from freeswitch/: one FreeSWITCH (ESL + mod_verto over one channel
+// model, routing by the shipped dialplan, the edge's Verto user from the
+// shipped directory entry) and one homeserver with the edge's account and a
+// Matrix user. Used by the scenario tests and the demonstration.
+import { attr, childrenNamed, type XmlElement } from './freeswitch/xml-lite.ts';
+import { loadShippedDialplan, loadShippedXml, SHIPPED_FILES } from './freeswitch/shipped-config.ts';
+import { FreeSwitchModel, type FreeSwitchModelOptions } from './freeswitch/channel-model.ts';
+import { EslServer } from './freeswitch/esl-server.ts';
+import { VertoServer } from './freeswitch/verto-server.ts';
+import { VertoDirectory, type DirectoryUser } from './freeswitch/verto-directory.ts';
+import type { FarEndConfig } from './freeswitch/far-end.ts';
+import { startHomeserverSimulator, type HomeserverSimulator } from './homeserver/index.ts';
+import { TEST_SECRETS } from './secrets.ts';
+
+export const DOMAIN = '127.0.0.1';
+export const EDGE_MATRIX_USER = 'edge';
+export const ALICE = 'alice';
+
+export interface StackOptions {
+  readonly farEnd?: FarEndConfig;
+  readonly gateways?: readonly string[];
+  readonly originateTimeoutMs?: number;
+  readonly eslPassword?: string;
+  readonly vertoPassword?: string;
+  readonly eslPort?: number;
+  readonly vertoPort?: number;
+}
+
+export interface FreeSwitchStack {
+  readonly model: FreeSwitchModel;
+  esl: EslServer;
+  eslPort: number;
+  readonly verto: VertoServer;
+  readonly vertoPort: number;
+  /** Stop the ESL server only (the model and Verto keep running). */
+  killEsl(): Promise<void>;
+  /** Start the ESL server again on the same port. */
+  restartEsl(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function findDescendants(el: XmlElement, name: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const child of el.children) {
+    if (child.name === name) out.push(child);
+    out.push(...findDescendants(child, name));
+  }
+  return out;
+}
+
+function nameValues(parent: XmlElement | undefined, tag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of parent ? childrenNamed(parent, tag) : []) {
+    const n = attr(p, 'name');
+    const v = attr(p, 'value');
+    if (n !== undefined && v !== undefined) out[n] = v;
+  }
+  return out;
+}
+
+/** The edge's Verto user as freeswitch/directory/matrix-sip-edge.xml defines it. */
+export function shippedEdgeUser(vertoPassword: string): DirectoryUser {
+  const xml = loadShippedXml(SHIPPED_FILES.directory, { env: { MSE_VERTO_PASSWORD: vertoPassword, MSE_ESL_PASSWORD: 'unused' } });
+  const user = findDescendants(xml, 'user')[0];
+  if (user === undefined) throw new Error('no <user> in the shipped directory entry');
+  return {
+    id: attr(user, 'id') ?? '',
+    domain: DOMAIN,
+    params: nameValues(childrenNamed(user, 'params')[0], 'param'),
+    variables: nameValues(childrenNamed(user, 'variables')[0], 'variable'),
+  };
+}
+
+export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeSwitchStack> {
+  const eslPassword = options.eslPassword ?? TEST_SECRETS.eslPassword;
+  const vertoPassword = options.vertoPassword ?? TEST_SECRETS.vertoPassword;
+  let model: FreeSwitchModel | undefined;
+  const dialplan = loadShippedDialplan({
+    env: { MSE_ESL_PASSWORD: eslPassword, MSE_VERTO_PASSWORD: vertoPassword },
+    apis: { verto_contact: (user: string) => model?.vertoContact(user) },
+  });
+  const modelOptions: FreeSwitchModelOptions = {
+    dialplan,
+    domain: DOMAIN,
+    vertoProfile: 'matrix-sip-edge',
+    gateways: Object.fromEntries((options.gateways ?? ['example_trunk']).map((g) => [g, { profile: 'external' }])),
+    originateTimeoutMs: options.originateTimeoutMs ?? 60_000,
+    farEnd: options.farEnd ?? { default: { kind: 'answer', ringMs: 20 } },
+  };
+  const m = new FreeSwitchModel(modelOptions);
+  model = m;
+  let esl = new EslServer(m, { password: eslPassword });
+  const eslPort = await esl.listen(options.eslPort ?? 0, '127.0.0.1');
+  const verto = await VertoServer.start({
+    backend: m,
+    directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
+    port: options.vertoPort ?? 0,
+    eventFlushMs: 5,
+  });
+  const stack: FreeSwitchStack = {
+    model: m,
+    esl,
+    eslPort,
+    verto,
+    vertoPort: verto.port,
+    async killEsl() {
+      await stack.esl.close();
+    },
+    async restartEsl() {
+      esl = new EslServer(m, { password: eslPassword });
+      await esl.listen(stack.eslPort, '127.0.0.1');
+      stack.esl = esl;
+    },
+    async stop() {
+      await Promise.allSettled([stack.esl.close(), verto.close()]);
+      m.stop();
+    },
+  };
+  return stack;
+}
+
+export interface MatrixStack {
+  readonly hs: HomeserverSimulator;
+  readonly edgeUserId: string;
+  readonly edgeToken: string;
+  readonly aliceId: string;
+}
+
+export async function startMatrix(): Promise<MatrixStack> {
+  const hs = await startHomeserverSimulator({ rateLimits: false, serverName: 'localhost' });
+  const edge = hs.registerUser(EDGE_MATRIX_USER, { password: TEST_SECRETS.matrixPassword, displayname: 'Phone' });
+  const alice = hs.registerUser(ALICE, { password: 'alice-pw', displayname: 'Alice Example' });
+  return { hs, edgeUserId: edge.userId, edgeToken: edge.accessToken, aliceId: alice.userId };
+}
+
+/** A config for the edge pointing at the stacks (plain object, written as YAML by the tests). */
+export function edgeConfig(fs: FreeSwitchStack, mx: MatrixStack, overrides: { eslPassword?: string; httpPort?: number } = {}): Record<string, unknown> {
+  return {
+    esl: { host: '127.0.0.1', port: fs.eslPort, password: overrides.eslPassword ?? TEST_SECRETS.eslPassword, reconnect: { initial_delay_ms: 50, max_delay_ms: 500 }, request_timeout_ms: 2000, connect_timeout_ms: 2000 },
+    verto: { url: `ws://127.0.0.1:${fs.vertoPort}`, login: `edge@${DOMAIN}`, password: TEST_SECRETS.vertoPassword, reconnect: { initial_delay_ms: 50, max_delay_ms: 500 } },
+    matrix: { homeserver_url: mx.hs.url, user_id: mx.edgeUserId, access_token: mx.edgeToken, sync_timeout_ms: 5000 },
+    http: { host: '127.0.0.1', port: overrides.httpPort ?? 0 },
+    calls: { gathering_window_ms: 500, hangup_cause_wait_ms: 1000, ring_timeout_s: 60 },
+    routing: { default_country: 'DE', default_gateway: 'example_trunk' },
+    policy: { allowed_users: [mx.aliceId], allow_destinations: ['^\\+49[1-9][0-9]{5,13}$'], max_concurrent_calls_per_user: 2, rate_limit: { calls: 50, window_s: 60 } },
+    caller_id: { default_number: '+4930555000' },
+    log: { level: 'debug' },
+  };
+}

@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP pass-through that records every byte the client sends (the edge's
+ * side of the wire), so a test can assert on exactly what reached the
+ * server. Emits 'change' on every chunk and connection change.
+ */
+export class WireTap extends EventEmitter {
+  readonly #server: Server;
+  readonly #target: { host: string; port: number };
+  readonly #sockets = new Set<Socket>();
+  /** Client -> server bytes, per connection, in order. */
+  readonly sent: string[] = [];
+  connections = 0;
+  open = 0;
+
+  private constructor(target: { host: string; port: number }) {
+    super();
+    this.#target = target;
+    this.#server = createServer((client) => this.#accept(client));
+  }
+
+  static async start(target: { host: string; port: number }): Promise<WireTap> {
+    const tap = new WireTap(target);
+    await new Promise<void>((resolve) => tap.#server.listen(0, '127.0.0.1', resolve));
+    return tap;
+  }
+
+  get port(): number {
+    const a = this.#server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  /** Everything the client sent, all connections. */
+  text(): string {
+    return this.sent.join('');
+  }
+
+  #accept(client: Socket): void {
+    const index = this.sent.length;
+    this.sent.push('');
+    this.connections += 1;
+    this.open += 1;
+    const upstream = createConnection(this.#target);
+    this.#sockets.add(client);
+    this.#sockets.add(upstream);
+    client.on('data', (d: Buffer) => {
+      this.sent[index] += d.toString('utf8');
+      upstream.write(d);
+      this.emit('change');
+    });
+    upstream.on('data', (d: Buffer) => client.write(d));
+    const close = () => {
+      if (!this.#sockets.has(client)) return;
+      this.#sockets.delete(client);
+      this.#sockets.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+      this.open -= 1;
+      this.emit('change');
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    client.on('error', close);
+    upstream.on('error', close);
+    this.emit('change');
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

@@ -84,22 +84,6 @@ const CASES: Readonly<Record<string, Case>> = {
   },
 };
 
-/**
- * Captures the channel model does not reproduce yet (the Verto side is
- * fine): these run as `it.fails`, so the suite says so the day they pass.
- *  - 10, 11: `originate {…,origination_caller_id_name='PSTN Caller'}verto.rtc/u:<sessid>`:
- *    the model keeps the quotes, and gives callee_id_number 1000 where
- *    FreeSWITCH puts the dialled sessid.
- *  - 13: the vanilla Local_Extension stops at its second bind_meta_app
- *    (DESTINATION_OUT_OF_ORDER) before `bridge user/1000@127.0.0.1`, so no
- *    server verto.invite reaches the client.
- */
-const MODEL_GAPS: ReadonlySet<string> = new Set([
-  'verto-10-inbound-call-answer-server-bye.json',
-  'verto-11-inbound-call-rejected.json',
-  'verto-13-sip-trunk-to-verto-user.json',
-]);
-
 describe('real Verto call captures over the channel model', () => {
   let sim: ModelSim | undefined;
   let r: Replayer | undefined;
@@ -119,7 +103,5 @@ describe('real Verto call captures over the channel model', () => {
     expect(r.unexpected()).toEqual([]);
   };
 
-  const names = Object.keys(CASES);
-  it.each(names.filter((n) => !MODEL_GAPS.has(n)))('%s', replay);
-  it.fails.each(names.filter((n) => MODEL_GAPS.has(n)))('%s (known channel-model gap)', replay);
+  it.each(Object.keys(CASES))('%s', replay);
 });

@@ -13,6 +13,7 @@ import { causeCode, q850Of, sipStatusToCause } from './causes.ts';
 import { fsAnswerSdp, fsOfferSdp, trunkSdp } from './fs-sdp.ts';
 import { runDialplan, type AppHost } from './dialplan-apps.ts';
 import * as verto from './verto-backend.ts';
+import { parseVarList } from './dial-vars.ts';
 
 export interface GatewayConfig {
   /** Sofia profile the gateway lives in; the SIP leg is named `sofia/<profile>/<number>`. Default `external`. */
@@ -648,7 +649,7 @@ export class FreeSwitchModel implements VertoBackend {
           resolve({ ok: false, cause: dial.startsWith('verto.rtc/') || dial.startsWith('user/') ? 'USER_NOT_REGISTERED' : 'CHAN_NOT_IMPLEMENTED' });
           return;
         }
-        verto.originateToSession(this, vertoTarget, vars, undefined, this.#originateOwner(resolve, appText));
+        verto.originateToSession(this, vertoTarget, vars, undefined, this.#originateOwner(resolve, appText), dial);
         return;
       }
       const gw = gwMatch[1] ?? '';
@@ -768,16 +769,6 @@ export class FreeSwitchModel implements VertoBackend {
     this.sessions.clear();
     this.#listeners.clear();
   }
-}
-
-/** `{a=b,c=d}` originate variables (no nesting, no quoting). */
-export function parseVarList(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1);
-  }
-  return out;
 }
 
 /** `&park()`, `&echo`, `park`, `&playback(file)` -> {app, data}. */

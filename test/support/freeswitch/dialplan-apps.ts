@@ -1,12 +1,14 @@
-// Dialplan applications on a simulated channel: set, export, unset, answer,
-// pre_answer, ring_ready, sleep, playback, echo, park, hangup, respond,
-// transfer, bridge. Each fires CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE.
+// Dialplan applications on a simulated channel: set, export, unset,
+// bind_meta_app and hash (dialplan-apps-misc.ts), answer, pre_answer,
+// ring_ready, sleep, playback, echo, park, hangup, respond, transfer, bridge. Each fires CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE.
 import { randomUUID } from 'node:crypto';
 import type { Channel } from './channel.ts';
 import { SITES, type Header } from './channel-events.ts';
 import { parseCause, sipStatusToCause, dialStatusOf } from './causes.ts';
-import { CONTINUE_CAUSES, parseVarList, type FreeSwitchModel, type LegOwner } from './channel-model.ts';
+import { CONTINUE_CAUSES, type FreeSwitchModel, type LegOwner } from './channel-model.ts';
+import { parseVarList } from './dial-vars.ts';
 import * as verto from './verto-backend.ts';
+import { bindMetaApp, hashApp } from './dialplan-apps-misc.ts';
 
 export interface AppHost {
   readonly model: FreeSwitchModel;
@@ -34,7 +36,12 @@ export function runDialplan(host: AppHost, ch: Channel, actions: readonly { app:
       if (opts.standalone !== true) model.hangupChannel(ch, 'NORMAL_CLEARING');
       return;
     }
-    runApp(model, ch, action.app, action.data, appUuid ?? randomUUID(), next);
+    // ${var} in a dialplan action expands when the action runs (variables set
+    // by earlier actions, e.g. originate_disposition after a bridge, exist only then).
+    const template = (action as { template?: unknown }).template;
+    const engine = model.dialplan as { expand?: (t: string, v: Readonly<Record<string, string>>) => string } | undefined;
+    const data = typeof template === 'string' && engine?.expand ? engine.expand(template, Object.fromEntries(ch.variables)) : action.data;
+    runApp(model, ch, action.app, data, appUuid ?? randomUUID(), next);
   };
   next();
 }
@@ -73,6 +80,14 @@ function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, 
       finish();
       return;
     }
+    case 'bind_meta_app':
+      bindMetaApp(ch, data);
+      finish();
+      return;
+    case 'hash':
+      hashApp(model, data);
+      finish();
+      return;
     case 'unset':
       ch.setVar(data, undefined);
       finish();
@@ -196,6 +211,7 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
       a.setVar('signal_bond', b.uuid);
       model.markAnswered(a);
       if (a.kind === 'verto') verto.notifyDisplay(model, a, b);
+      if (b.kind === 'verto') verto.notifyDisplay(model, b, a);
       const now = model.nowUs();
       a.times.bridged = now;
       b.times.bridged = now;
@@ -253,7 +269,7 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
     }
     const session = verto.resolveDialTarget(model, dial);
     if (session !== undefined) {
-      a.bLeg = verto.originateToSession(model, session, allVars, a, owner);
+      a.bLeg = verto.originateToSession(model, session, allVars, a, owner, dial);
       return;
     }
     fail(dial.startsWith('user/') || dial.startsWith('verto.rtc/') || dial.includes('verto_contact') ? 'USER_NOT_REGISTERED' : 'CHAN_NOT_IMPLEMENTED', undefined);

@@ -133,6 +133,7 @@ export function routeChannel(model: FreeSwitchModel, ch: Channel): void {
   vars.caller_id_name = ch.profile.callerIdName;
   vars.caller_id_number = ch.profile.callerIdNumber;
   vars.context = ch.profile.context;
+  vars.source = ch.profile.source;
   const engine = model.dialplan;
   const actions = engine === undefined
     ? [{ app: 'bridge', data: `sofia/gateway/default/${ch.profile.destinationNumber}` }]
@@ -162,15 +163,24 @@ export function notifyAnswer(model: FreeSwitchModel, ch: Channel): void {
   }
 }
 
-export function notifyDisplay(model: FreeSwitchModel, a: Channel, b: Channel): void {
-  const sink = sessionOf(model, a)?.sink;
-  a.setVar('last_sent_callee_id_name', b.profile.calleeIdName);
-  a.setVar('last_sent_callee_id_number', b.profile.calleeIdNumber);
-  sink?.display(a.uuid, {
-    display_name: b.profile.calleeIdName, display_number: b.profile.calleeIdNumber,
-    caller_id_name: a.profile.callerIdName, caller_id_number: a.profile.callerIdNumber,
-    callee_id_name: b.profile.calleeIdName, callee_id_number: b.profile.calleeIdNumber,
-    display_direction: a.direction,
+/**
+ * `verto.display` once a verto leg `v` is bridged to `other`: an inbound leg
+ * (the client called) sees the callee (real verto-04/05/08/12/21), an
+ * outbound leg (FreeSWITCH called the client) sees the caller (real verto-13).
+ */
+export function notifyDisplay(model: FreeSwitchModel, v: Channel, other: Channel): void {
+  const sink = sessionOf(model, v)?.sink;
+  const inbound = v.direction === 'inbound';
+  const name = inbound ? other.profile.calleeIdName : other.profile.callerIdName;
+  const number = inbound ? other.profile.calleeIdNumber : other.profile.callerIdNumber;
+  const callee = inbound ? other.profile : v.profile;
+  v.setVar('last_sent_callee_id_name', name);
+  v.setVar('last_sent_callee_id_number', number);
+  sink?.display(v.uuid, {
+    display_name: name, display_number: number,
+    caller_id_name: v.profile.callerIdName, caller_id_number: v.profile.callerIdNumber,
+    callee_id_name: callee.calleeIdName, callee_id_number: callee.calleeIdNumber,
+    display_direction: v.direction,
   });
 }
 
@@ -268,19 +278,30 @@ export function resolveDialTarget(model: FreeSwitchModel, dial: string): VertoSe
   return undefined;
 }
 
+/**
+ * The callee id number FreeSWITCH gives a leg toward a Verto client: the
+ * dialled user for `user/1000@dom` (real verto-13), the sessid for
+ * `verto.rtc/u:<sessid>` (real verto-10/11).
+ */
+export function dialledCallee(session: VertoSession, dial: string): string {
+  const bySessid = /^verto\.rtc\/u:(.+)$/.exec(dial)?.[1];
+  if (bySessid !== undefined) return bySessid;
+  return session.user.split('@')[0] ?? session.user;
+}
+
 /** A call toward a Verto client: the outbound verto leg, and `verto.invite` to its session. */
-export function originateToSession(model: FreeSwitchModel, session: VertoSession, vars: Readonly<Record<string, string>>, aLeg: Channel | undefined, owner: LegOwner): Channel {
+export function originateToSession(model: FreeSwitchModel, session: VertoSession, vars: Readonly<Record<string, string>>, aLeg: Channel | undefined, owner: LegOwner, dial = ''): Channel {
   const uuid = vars.origination_uuid ?? randomUUID();
   const name = `verto.rtc/${session.jsockUuid}`;
   const cidName = vars.origination_caller_id_name ?? aLeg?.profile.callerIdName ?? 'FreeSWITCH';
   const cidNum = vars.origination_caller_id_number ?? aLeg?.profile.callerIdNumber ?? '0000000000';
-  const callee = session.user.split('@')[0] ?? session.user;
+  const callee = dialledCallee(session, dial);
   const profile: CallerProfile = {
-    direction: 'outbound', logicalDirection: aLeg === undefined ? 'outbound' : 'inbound', username: aLeg?.profile.username ?? '',
+    direction: 'outbound', logicalDirection: 'outbound', username: aLeg?.profile.username ?? '',
     dialplan: aLeg?.profile.dialplan ?? '', callerIdName: cidName, callerIdNumber: cidNum,
     origCallerIdName: aLeg?.profile.callerIdName ?? cidName, origCallerIdNumber: aLeg?.profile.callerIdNumber ?? cidNum,
     calleeIdName: 'Outbound Call', calleeIdNumber: callee, networkAddr: aLeg?.profile.networkAddr ?? '', ani: cidNum,
-    destinationNumber: callee, source: aLeg?.profile.source ?? 'src/switch_ivr_originate.c',
+    destinationNumber: `u:${session.sessid}`, source: aLeg?.profile.source ?? 'src/switch_ivr_originate.c',
     context: aLeg?.profile.context ?? 'default', channelName: name,
   };
   const ch = model.newChannel({ uuid, kind: 'verto', direction: 'outbound', name, profile });
@@ -349,6 +370,8 @@ export function placeInboundCall(model: FreeSwitchModel, req: InboundCallRequest
   ch.setVar('sip_to_user', req.did);
   ch.setVar('sip_profile_name', 'external');
   ch.setVar('channel_name', name);
+  // mod_sofia: an INVITE with SDP and no late negotiation (real verto-13); the vanilla `global` extension tests it
+  ch.setVar('endpoint_disposition', 'DELAYED NEGOTIATION');
   for (const [k, v] of Object.entries(req.variables ?? {})) ch.setVar(k, v);
   model.setRunning(ch, 'CS_INIT');
   ch.stateNumber = 2;

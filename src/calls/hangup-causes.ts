@@ -92,7 +92,12 @@ const NOT_A_CAUSE = new Set(['SUCCESS', 'failure', 'NONE', '']);
  */
 export function outcomeOf(facts: HangupFacts): CallOutcome {
   let cause = facts.hangupCause ?? 'NORMAL_CLEARING';
-  if (!facts.answered) {
+  if (facts.answered) {
+    // An answered call ended by the trunk leg: the Verto leg says NORMAL_CLEARING,
+    // the bridge's cause says why (e.g. MEDIA_TIMEOUT).
+    const bridge = facts.lastBridgeHangupCause;
+    if (cause === 'NORMAL_CLEARING' && bridge !== undefined && !NOT_A_CAUSE.has(bridge)) cause = bridge;
+  } else {
     for (const candidate of [facts.lastBridgeHangupCause, facts.originateDisposition]) {
       if (candidate !== undefined && !NOT_A_CAUSE.has(candidate) && candidate !== 'NORMAL_CLEARING') {
         cause = candidate;

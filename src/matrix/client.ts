@@ -51,7 +51,12 @@ export function powerLevelOf(content: unknown, userId: string): number {
 
 /** matrix-js-sdk's own global logger writes to the console; the edge logs through pino only. */
 export function silenceSdkGlobalLogger(): void {
-  const l = sdkGlobalLogger as unknown as { setLevel?: (level: string) => void };
+  // A loglevel logger: its children copy its methodFactory when they are
+  // created (matrix-js-sdk src/logger.ts getPrefixedLogger), so a silent
+  // factory here silences every child made later (e.g. MatrixRTCSession).
+  const l = sdkGlobalLogger as unknown as { methodFactory?: unknown; rebuild?: () => void; setLevel?: (level: string) => void };
+  l.methodFactory = () => () => undefined;
+  l.rebuild?.();
   l.setLevel?.('silent');
 }
 

@@ -9,7 +9,7 @@ import { waitUntil } from './wait.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(REPO_ROOT, 'dist/src/main.js');
 /** Every edge process's output is kept here; a CI step greps it for secrets. */
-export const LOG_DIR = join(REPO_ROOT, 'test-logs');
+export const LOG_DIR = process.env['MSE_TEST_LOG_DIR'] ?? join(REPO_ROOT, 'test-logs');
 
 export interface LogLine {
   readonly level?: number;

@@ -10,6 +10,7 @@ import { EslServer } from './freeswitch/esl-server.ts';
 import { VertoServer } from './freeswitch/verto-server.ts';
 import { VertoDirectory, type DirectoryUser } from './freeswitch/verto-directory.ts';
 import type { FarEndConfig } from './freeswitch/far-end.ts';
+import type { VertoBackend, VertoInviteRequest } from './freeswitch/contract.ts';
 import { startHomeserverSimulator, type HomeserverSimulator } from './homeserver/index.ts';
 import { TEST_SECRETS } from './secrets.ts';
 
@@ -27,8 +28,49 @@ export interface StackOptions {
   readonly vertoPort?: number;
 }
 
+/** Every call-level request the Verto server received, in order (what the edge sent over the wire). */
+export interface VertoRecord {
+  readonly method: 'invite' | 'answer' | 'bye' | 'dtmf' | 'modify' | 'reattach';
+  readonly callId: string;
+  readonly invite?: VertoInviteRequest;
+  readonly cause?: string | undefined;
+}
+
+/** The model as the Verto server's backend, recording each request before passing it on. */
+function recordingBackend(model: FreeSwitchModel, record: VertoRecord[]): VertoBackend {
+  return {
+    attachSession: (sessid, user, sink) => model.attachSession(sessid, user, sink),
+    detachSession: (sessid) => model.detachSession(sessid),
+    invite: (req) => {
+      record.push({ method: 'invite', callId: req.callId, invite: req });
+      return model.invite(req);
+    },
+    answer: (sessid, callId, sdp) => {
+      record.push({ method: 'answer', callId });
+      return model.answer(sessid, callId, sdp);
+    },
+    bye: (sessid, callId, cause, causeCode) => {
+      record.push({ method: 'bye', callId, cause });
+      return model.bye(sessid, callId, cause, causeCode);
+    },
+    dtmf: (sessid, callId, digits) => {
+      record.push({ method: 'dtmf', callId });
+      return model.dtmf(sessid, callId, digits);
+    },
+    modify: (sessid, callId, action, params) => {
+      record.push({ method: 'modify', callId });
+      return model.modify(sessid, callId, action, params);
+    },
+    reattach: (sessid, callId, sdp) => {
+      record.push({ method: 'reattach', callId });
+      return model.reattach(sessid, callId, sdp);
+    },
+  };
+}
+
 export interface FreeSwitchStack {
   readonly model: FreeSwitchModel;
+  readonly vertoRecord: VertoRecord[];
   esl: EslServer;
   eslPort: number;
   readonly verto: VertoServer;
@@ -92,14 +134,16 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
   model = m;
   let esl = new EslServer(m, { password: eslPassword });
   const eslPort = await esl.listen(options.eslPort ?? 0, '127.0.0.1');
+  const vertoRecord: VertoRecord[] = [];
   const verto = await VertoServer.start({
-    backend: m,
+    backend: recordingBackend(m, vertoRecord),
     directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
     port: options.vertoPort ?? 0,
     eventFlushMs: 5,
   });
   const stack: FreeSwitchStack = {
     model: m,
+    vertoRecord,
     esl,
     eslPort,
     verto,

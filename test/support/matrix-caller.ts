@@ -1,0 +1,89 @@
+// A Matrix user placing a call the way matrix-js-sdk does, with a real
+// WebRTC stack (werift) for the media side: the offer goes out in
+// m.call.invite, candidates trickle in m.call.candidates as werift gathers
+// them, then end-of-candidates ({"candidate": ""}).
+import { RTCPeerConnection } from 'werift';
+import type { HomeserverSimulator } from './homeserver/index.ts';
+
+type Json = Record<string, unknown>;
+
+export interface CallerOptions {
+  readonly hs: HomeserverSimulator;
+  readonly userId: string;
+  readonly roomId: string;
+  readonly callId: string;
+  readonly partyId?: string;
+  readonly version?: '1' | 0;
+  readonly lifetime?: number;
+  /** Send end-of-candidates once gathering completes (default true). */
+  readonly endOfCandidates?: boolean;
+}
+
+export class WeriftCaller {
+  readonly pc: RTCPeerConnection;
+  readonly options: CallerOptions;
+  /** Every candidate trickled to Matrix, in order. */
+  readonly trickled: Array<{ candidate: string; sdpMid?: string; sdpMLineIndex?: number }> = [];
+  offerSdp = '';
+  #gatheringDone!: Promise<void>;
+
+  constructor(options: CallerOptions) {
+    this.options = options;
+    this.pc = new RTCPeerConnection({ iceUseIpv4: true, iceUseIpv6: false });
+    this.pc.addTransceiver('audio', { direction: 'sendrecv' });
+  }
+
+  #common(): Json {
+    const o = this.options;
+    return o.version === 0 ? { call_id: o.callId, version: 0 } : { call_id: o.callId, party_id: o.partyId ?? 'ALICEDEVICE', version: '1' };
+  }
+
+  send(type: string, content: Json): string {
+    return this.options.hs.sendEvent(this.options.userId, this.options.roomId, type, { ...this.#common(), ...content } as never);
+  }
+
+  /** Create the offer, send the invite, trickle candidates as they come. Resolves when all were sent. */
+  async invite(): Promise<void> {
+    const queue: Array<Json | undefined> = [];
+    let invited = false;
+    let resolveDone!: () => void;
+    this.#gatheringDone = new Promise<void>((r) => (resolveDone = r));
+    const flush = () => {
+      while (invited && queue.length > 0) {
+        const c = queue.shift();
+        if (c === undefined) {
+          if (this.options.endOfCandidates !== false) this.send('m.call.candidates', { candidates: [{ candidate: '' }] });
+          resolveDone();
+        } else {
+          this.trickled.push(c as never);
+          this.send('m.call.candidates', { candidates: [c] });
+        }
+      }
+    };
+    this.pc.onIceCandidate.subscribe((c) => {
+      queue.push(c ? (c.toJSON() as unknown as Json) : undefined);
+      flush();
+    });
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.offerSdp = offer.sdp;
+    this.send('m.call.invite', { offer: { type: 'offer', sdp: offer.sdp }, lifetime: this.options.lifetime ?? 60_000 });
+    invited = true;
+    flush();
+    await this.#gatheringDone;
+  }
+
+  /** Apply the edge's answer to werift (which checks mids, BUNDLE, DTLS, ICE). */
+  async applyAnswer(content: Json): Promise<void> {
+    const answer = content['answer'] as { sdp: string };
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
+  hangup(reason = 'user_hangup'): void {
+    this.send('m.call.hangup', { reason });
+  }
+
+  async close(): Promise<void> {
+    await this.pc.close();
+  }
+}

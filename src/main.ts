@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { HELP, parseCommandLine, UsageError, type Command } from './cli/args.ts';
 import { ConfigError } from './config/errors.ts';
 import { loadConfigFile, type EdgeConfig } from './config/load.ts';
-import { createLogger } from './log/logger.ts';
+import { createLogger, type Logger } from './log/logger.ts';
 import { Edge } from './edge.ts';
 import { formatProbe, runChecks } from './check.ts';
 
@@ -35,9 +35,25 @@ async function check(configPath: string): Promise<number> {
   return results.every((r) => r.ok) ? 0 : EXIT_CHECK_FAILED;
 }
 
+/**
+ * Libraries that write to the console (matrix-js-sdk binds some console
+ * loggers at import time) go through pino too, so stdout stays JSON lines.
+ */
+function routeConsoleToLog(log: Logger): void {
+  const child = log.child({ source: 'console' });
+  const forward = (...args: unknown[]) => child.debug(args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ').slice(0, 1000));
+  console.log = forward;
+  console.info = forward;
+  console.debug = forward;
+  console.trace = forward;
+  console.warn = forward;
+  console.error = forward;
+}
+
 async function run(configPath: string): Promise<void> {
   const config = loadOrExit(configPath);
   const log = createLogger(config.log.level);
+  routeConsoleToLog(log);
   const edge = new Edge(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,0 +1,169 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OutboundFixture, content } from '../support/outbound-fixture.ts';
+import { pollUntil } from '../support/wait.ts';
+
+// Everything refused before anything is dialled: policy (toll fraud), limits,
+// malformed invites and room commands. Each refusal is checked on the wire:
+// m.call.reject / m.call.hangup and a notice in the room, and NOTHING on the
+// Verto or ESL side of the FreeSWITCH simulator.
+
+let f: OutboundFixture;
+
+beforeAll(async () => {
+  f = await OutboundFixture.start({
+    name: 'refusals',
+    stack: { farEnd: { default: { kind: 'answer', ringMs: 10 } } },
+    config: {
+      policy: {
+        allowed_users: ['@alice:localhost', '@carol:localhost'],
+        allow_destinations: ['^\\+4930[0-9]{5,10}$', '^\\+49900[0-9]+$', '^\\+1[0-9]{10}$'],
+        max_concurrent_calls_per_user: 2,
+        rate_limit: { calls: 100, window_s: 60 },
+      },
+    },
+  });
+});
+
+afterEach(async () => f.expectNothingLeft());
+afterAll(async () => f?.stop());
+
+/** What FreeSWITCH received so far: Verto requests and ESL bytes. */
+function freeswitchMark(): { verto: number; esl: number } {
+  return { verto: f.fs.vertoRecord.length, esl: f.tap.text().length };
+}
+
+function expectNothingReachedFreeSwitch(mark: { verto: number; esl: number }): void {
+  expect(f.fs.vertoRecord.slice(mark.verto)).toEqual([]);
+  expect(f.tap.text().slice(mark.esl)).toBe('');
+}
+
+async function expectRefused(callId: string, pattern: RegExp, since: number, roomId = f.roomId): Promise<void> {
+  const reject = await f.waitEvent(f.byEdge('m.call.reject', callId), 8_000, roomId);
+  expect(content(reject)).toMatchObject({ call_id: callId, version: '1' });
+  await f.waitNotice(pattern, since, roomId);
+}
+
+describe('policy refusals: nothing reaches FreeSWITCH', () => {
+  const rows: Array<[string, string, RegExp, string]> = [
+    ['a destination outside the allow-list', '+4940123456', /not on this bridge's list of allowed destinations/, 'destination_not_allowed'],
+    ['a premium-rate number', '+499001234567', /premium-rate/, 'premium_denied'],
+    ['an international number', '+12125550123', /international/, 'international_denied'],
+    ['something that is not a number', 'call mom', /is not a phone number/, 'invalid_destination'],
+  ];
+  it.each(rows)('%s', async (_name, number, pattern, metric) => {
+    await f.say(`!dial ${number}`);
+    const since = f.notices().length;
+    const mark = freeswitchMark();
+    const caller = f.newCaller();
+    await caller.invite();
+    await expectRefused(caller.options.callId, pattern, since);
+    expectNothingReachedFreeSwitch(mark);
+    expect(await f.metrics()).toMatch(new RegExp(`mse_calls_refused\\{reason="${metric}"\\} [1-9]`));
+  });
+
+  it('an unknown user (not allowed to call) in a room the edge serves', async () => {
+    const bob = f.mx.hs.registerUser('bob', { password: 'bob-pw' });
+    f.mx.hs.invite(f.mx.aliceId, f.roomId, bob.userId);
+    f.mx.hs.join(bob.userId, f.roomId);
+    await f.say('!dial +4930123456');
+    const since = f.notices().length;
+    const mark = freeswitchMark();
+    const caller = f.newCaller({ userId: bob.userId });
+    await caller.invite();
+    await expectRefused(caller.options.callId, /is not allowed to place phone calls/, since);
+    expectNothingReachedFreeSwitch(mark);
+  });
+
+  it('the edge does not join a room when a user who may not call invites it', async () => {
+    const mallory = f.mx.hs.registerUser('mallory', { password: 'mallory-pw' });
+    const room = f.mx.hs.createRoom(mallory.userId, { is_direct: true, invite: [f.mx.edgeUserId] } as never);
+    // A marker event after the invite: once the edge has synced past it, it has decided.
+    await f.say('!help');
+    expect(f.mx.hs.events({ roomId: room, sender: f.mx.edgeUserId })).toEqual([]);
+  });
+
+  it('a third concurrent call over the limit of two', async () => {
+    const first = await f.call('+4930200001');
+    await f.waitEvent(f.byEdge('m.call.answer', first.options.callId));
+    const second = await f.call('+4930200002');
+    await f.waitEvent(f.byEdge('m.call.answer', second.options.callId));
+    await f.say('!dial +4930200003');
+    const since = f.notices().length;
+    const mark = freeswitchMark();
+    const third = f.newCaller();
+    await third.invite();
+    await expectRefused(third.options.callId, /already have 2 call\(s\) in progress/, since);
+    expectNothingReachedFreeSwitch(mark);
+    first.hangup();
+    second.hangup();
+  });
+
+  it('a room without a number', async () => {
+    const carol = f.mx.hs.registerUser('carol', { password: 'carol-pw' });
+    const room = await f.dmWith(carol.userId);
+    const since = f.notices(room).length;
+    const mark = freeswitchMark();
+    const caller = f.newCaller({ userId: carol.userId, roomId: room });
+    await caller.invite();
+    await expectRefused(caller.options.callId, /no phone number yet/, since, room);
+    expectNothingReachedFreeSwitch(mark);
+  });
+});
+
+describe('malformed invites are refused with a reason; the next call still works', () => {
+  const base = (callId: string) => ({ call_id: callId, party_id: 'ALICEDEVICE', version: '1', lifetime: 60_000 });
+  const AUDIOLESS = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\na=fingerprint:sha-256 AA\r\n';
+  const rows: Array<[string, (id: string) => Record<string, unknown>, RegExp]> = [
+    ['no SDP', (id) => ({ ...base(id) }), /malformed.*offer/],
+    ['an SDP without audio', (id) => ({ ...base(id), offer: { type: 'offer', sdp: AUDIOLESS } }), /no audio/],
+    ['a 60 kB SDP', (id) => ({ ...base(id), offer: { type: 'offer', sdp: `v=0\r\n${'a=x-padding:0123456789\r\n'.repeat(2_500)}` } }), /larger than/],
+    ['an expired lifetime', (id) => ({ ...base(id), lifetime: 1 }), /expired/],
+    ['a lifetime of the wrong type', (id) => ({ ...base(id), lifetime: 'soon', offer: { type: 'offer', sdp: 'v=0\r\n' } }), /malformed.*lifetime/],
+    ['a call_id of the wrong type', (id) => ({ ...base(id), call_id: 42, offer: { type: 'offer', sdp: 'v=0\r\n' }, x: id }), /malformed.*call_id/],
+  ];
+  it.each(rows)('%s', async (_name, build, pattern) => {
+    await f.say('!dial +4930300001');
+    const since = f.notices().length;
+    const mark = freeswitchMark();
+    const callId = `bad${Date.now()}`;
+    const caller = f.newCaller();
+    // A valid werift offer where the row does not replace it, so only the named field is wrong.
+    await caller.pc.setLocalDescription(await caller.pc.createOffer());
+    const c = build(callId);
+    if (c['offer'] === undefined && !/no SDP/.test(_name)) c['offer'] = { type: 'offer', sdp: caller.pc.localDescription!.sdp };
+    if (/expired/.test(_name)) c['offer'] = { type: 'offer', sdp: caller.pc.localDescription!.sdp };
+    f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.call.invite', c as never);
+    await f.waitNotice(pattern, since);
+    expectNothingReachedFreeSwitch(mark);
+  });
+
+  it('the next call after all that is served', async () => {
+    const caller = await f.call('+4930300002');
+    await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    caller.hangup();
+  });
+});
+
+describe('!dtmf is validated before anything reaches ESL', () => {
+  const bad: Array<[string, RegExp]> = [
+    ['!dtmf 1\napi shutdown', /one line/],
+    ['!dtmf 12 34', /duration must be/],
+    ['!dtmf x', /not a DTMF string/],
+    [`!dtmf ${'1'.repeat(200)}`, /At most 32 digits/],
+  ];
+  it.each(bad)('%j', async (body, pattern) => {
+    const caller = await f.call('+4930400001');
+    await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    const mark = f.tap.text().length;
+    const reply = await f.say(body);
+    expect(reply).toMatch(pattern);
+    expect(f.tap.text().slice(mark)).toBe('');
+    caller.hangup();
+    await pollUntil(async () => (await f.liveCalls()) === 0, 'call ended');
+  });
+
+  it('before the call is answered, DTMF is refused (uuid_send_dtmf would pre-answer)', async () => {
+    const reply = await f.say('!dtmf 5');
+    expect(reply).toMatch(/no call of yours/);
+  });
+});

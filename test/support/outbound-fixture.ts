@@ -1,0 +1,133 @@
+// One running edge between the simulators, a DM room between Alice and the
+// edge, and the helpers the call scenarios share.
+import { expect } from 'vitest';
+import { EdgeProcess, writeConfig } from './edge-process.ts';
+import { edgeConfig, startFreeSwitch, startMatrix, type FreeSwitchStack, type MatrixStack, type StackOptions, type VertoRecord } from './sim-stack.ts';
+import { WeriftCaller } from './matrix-caller.ts';
+import { freePort, httpGet } from './net.ts';
+import { pollUntil } from './wait.ts';
+import { WireTap } from './wire-tap.ts';
+
+export type Json = Record<string, unknown>;
+export const content = (e: Json): Json => e['content'] as Json;
+
+export interface FixtureOptions {
+  readonly name: string;
+  readonly stack?: StackOptions;
+  /** Sections of the edge config to replace. */
+  readonly config?: Record<string, unknown>;
+}
+
+export class OutboundFixture {
+  fs!: FreeSwitchStack;
+  mx!: MatrixStack;
+  tap!: WireTap;
+  edge!: EdgeProcess;
+  httpPort = 0;
+  roomId = '';
+  readonly callers: WeriftCaller[] = [];
+  #seq = 0;
+
+  static async start(options: FixtureOptions): Promise<OutboundFixture> {
+    const f = new OutboundFixture();
+    f.fs = await startFreeSwitch(options.stack);
+    f.mx = await startMatrix();
+    f.tap = await WireTap.start({ host: '127.0.0.1', port: f.fs.eslPort });
+    f.httpPort = await freePort();
+    const config = { ...edgeConfig(f.fs, f.mx, { httpPort: f.httpPort }), ...options.config } as Record<string, Json>;
+    config['esl'] = { ...config['esl'], port: f.tap.port };
+    f.edge = new EdgeProcess(writeConfig(config), options.name);
+    await pollUntil(async () => (await httpGet(`http://127.0.0.1:${f.httpPort}/readyz`)).status === 200, 'edge ready', 15_000);
+    f.roomId = await f.dmWith(f.mx.aliceId);
+    return f;
+  }
+
+  /** A DM between the user and the edge; resolves when the edge has joined. */
+  async dmWith(userId: string): Promise<string> {
+    const roomId = this.mx.hs.createRoom(userId, { is_direct: true, invite: [this.mx.edgeUserId], preset: 'trusted_private_chat' } as never);
+    await this.mx.hs.waitForEvent((e) => e['room_id'] === roomId && e['type'] === 'm.room.member' && e['state_key'] === this.mx.edgeUserId && content(e)['membership'] === 'join', 10_000);
+    return roomId;
+  }
+
+  events(filter: (e: Json) => boolean, roomId = this.roomId): Json[] {
+    return this.mx.hs.events({ roomId }).filter(filter);
+  }
+
+  byEdge(type: string, callId: string): (e: Json) => boolean {
+    return (e) => e['sender'] === this.mx.edgeUserId && e['type'] === type && content(e)['call_id'] === callId;
+  }
+
+  waitEvent(pred: (e: Json) => boolean, timeoutMs = 8_000, roomId = this.roomId): Promise<Json> {
+    return this.mx.hs.waitForEvent((e) => e['room_id'] === roomId && pred(e), timeoutMs);
+  }
+
+  notices(roomId = this.roomId): string[] {
+    return this.mx.hs.events({ roomId, sender: this.mx.edgeUserId, type: 'm.room.message' }).map((e) => content(e)['body'] as string);
+  }
+
+  /** Wait for a new notice from the edge matching the pattern. */
+  async waitNotice(pattern: RegExp, since: number, roomId = this.roomId): Promise<string> {
+    await this.mx.hs.waitForEvent(() => this.notices(roomId).slice(since).some((b) => pattern.test(b)), 8_000);
+    return this.notices(roomId).slice(since).find((b) => pattern.test(b)) ?? '';
+  }
+
+  /** A message from a user; resolves when the edge has replied with a notice. */
+  async say(body: string, userId = this.mx.aliceId, roomId = this.roomId): Promise<string> {
+    const before = this.notices(roomId).length;
+    this.mx.hs.sendEvent(userId, roomId, 'm.room.message', { msgtype: 'm.text', body });
+    await this.mx.hs.waitForEvent(() => this.notices(roomId).length > before, 8_000);
+    return this.notices(roomId)[before] ?? '';
+  }
+
+  newCaller(opts: { userId?: string; roomId?: string; endOfCandidates?: boolean; version?: '1' | 0 } = {}): WeriftCaller {
+    const caller = new WeriftCaller({
+      hs: this.mx.hs,
+      userId: opts.userId ?? this.mx.aliceId,
+      roomId: opts.roomId ?? this.roomId,
+      callId: `call${++this.#seq}x${Date.now()}`,
+      endOfCandidates: opts.endOfCandidates ?? true,
+      ...(opts.version === undefined ? {} : { version: opts.version }),
+    });
+    this.callers.push(caller);
+    return caller;
+  }
+
+  /** `!dial <number>`, then a werift call with trickled candidates. */
+  async call(number: string, opts: { endOfCandidates?: boolean; userId?: string; roomId?: string } = {}): Promise<WeriftCaller> {
+    await this.say(`!dial ${number}`, opts.userId, opts.roomId);
+    const caller = this.newCaller(opts);
+    await caller.invite();
+    return caller;
+  }
+
+  async vertoInviteFor(destination: string, after: number, timeoutMs = 8_000): Promise<NonNullable<VertoRecord['invite']>> {
+    const find = () => this.fs.vertoRecord.slice(after).find((r) => r.method === 'invite' && r.invite?.dialogVariables['mse_destination'] === destination);
+    await pollUntil(() => find() !== undefined, `verto.invite to ${destination}`, timeoutMs);
+    return find()!.invite!;
+  }
+
+  async liveCalls(): Promise<number> {
+    const m = /^mse_calls_live (\d+)$/m.exec((await httpGet(`http://127.0.0.1:${this.httpPort}/metrics`)).text);
+    return m ? Number(m[1]) : -1;
+  }
+
+  async metrics(): Promise<string> {
+    return (await httpGet(`http://127.0.0.1:${this.httpPort}/metrics`)).text;
+  }
+
+  /** No call object in the edge, no channel in FreeSWITCH. */
+  async expectNothingLeft(): Promise<void> {
+    for (const c of this.callers.splice(0)) await c.close();
+    await pollUntil(async () => (await this.liveCalls()) === 0, 'no live call in the edge', 8_000);
+    await pollUntil(() => this.fs.model.channels().length === 0, 'no FreeSWITCH channel', 8_000);
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.callers.splice(0)) await c.close();
+    const code = await this.edge?.stop();
+    await this.tap?.close();
+    await this.fs?.stop();
+    await this.mx?.hs.stop();
+    expect(code).toBe(0);
+  }
+}

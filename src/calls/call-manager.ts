@@ -7,7 +7,8 @@ import type { ServerRequest } from '../verto/messages.ts';
 import type { MatrixBot, RoomMessage } from '../matrix/client.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { UserLimits } from '../routing/limits.ts';
-import { checkCaller, type Refusal } from '../routing/policy.ts';
+import { checkCaller, checkDestination, type Refusal } from '../routing/policy.ts';
+import { parseDestination } from '../routing/numbers.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts } from './outbound-call.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
@@ -247,10 +248,24 @@ export class CallManager {
       case 'help':
         await reply(COMMAND_HELP);
         return;
-      case 'dial':
-        this.#dialled.set(message.roomId, command.number);
-        await reply(`Calls you place in this room now go to ${command.number}. Start a voice call to dial.`);
+      case 'dial': {
+        const parsed = parseDestination(command.number, this.#rules.numbers);
+        // A refused number also clears the previous one: the next call must not go somewhere the user did not mean.
+        if (!parsed.ok) {
+          this.#dialled.delete(message.roomId);
+          await reply(`Cannot call: ${parsed.reason}.`);
+          return;
+        }
+        const denied = checkDestination(this.#rules.policy, parsed.destination);
+        if (denied) {
+          this.#dialled.delete(message.roomId);
+          await reply(denied.message);
+          return;
+        }
+        this.#dialled.set(message.roomId, parsed.destination.number);
+        await reply(`Calls you place in this room now go to ${parsed.destination.number}. Start a voice call to dial.`);
         return;
+      }
       case 'dtmf':
         if (call === undefined) {
           await reply('There is no call of yours in this room to send tones to.');

@@ -50,13 +50,18 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     ['an international number', '+12125550123', /international/, 'international_denied'],
     ['something that is not a number', 'call mom', /is not a phone number/, 'invalid_destination'],
   ];
-  it.each(rows)('%s', async (_name, number, pattern, metric) => {
-    await f.say(`!dial ${number}`);
-    const since = f.notices().length;
+  it.each(rows)('%s: refused at !dial, and at call time when the room state links it', async (_name, number, pattern, metric) => {
+    // !dial answers at once, and forgets the room's previous number.
+    expect(await f.say(`!dial ${number}`)).toMatch(pattern);
+    // The room's destination state event (org.matrix-sip-edge.destination) is checked at call time.
+    const room = f.mx.hs.createRoom(f.mx.aliceId, { invite: [f.mx.edgeUserId] } as never);
+    f.mx.hs.sendStateEvent(f.mx.aliceId, room, 'org.matrix-sip-edge.destination', '', { number });
+    await f.waitEvent((e) => e['type'] === 'm.room.member' && e['state_key'] === f.mx.edgeUserId && content(e)['membership'] === 'join', 10_000, room);
+    const since = f.notices(room).length;
     const mark = freeswitchMark();
-    const caller = f.newCaller();
+    const caller = f.newCaller({ roomId: room });
     await caller.invite();
-    await expectRefused(caller.options.callId, pattern, since);
+    await expectRefused(caller.options.callId, pattern, since, room);
     expectNothingReachedFreeSwitch(mark);
     expect(await f.metrics()).toMatch(new RegExp(`mse_calls_refused\\{reason="${metric}"\\} [1-9]`));
   });
@@ -66,6 +71,7 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     f.mx.hs.invite(f.mx.aliceId, f.roomId, bob.userId);
     f.mx.hs.join(bob.userId, f.roomId);
     await f.say('!dial +4930123456');
+    expect(await f.say('!dial +4930123457', bob.userId)).toMatch(/is not allowed/);
     const since = f.notices().length;
     const mark = freeswitchMark();
     const caller = f.newCaller({ userId: bob.userId });

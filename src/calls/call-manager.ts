@@ -68,6 +68,15 @@ export class CallManager {
       this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
       this.#matrix.onRoomMessage((m) => void this.#onRoomMessage(m)),
       this.#matrix.onInvite((i) => void this.#onRoomInvite(i.roomId, i.inviter)),
+      this.#matrix.onDisplayNameChange((c) => {
+        // FreeSWITCH has no way to change the caller ID of a bridged SIP leg
+        // mid-call; the change is recorded, and the next call uses the new name.
+        for (const call of this.#byMatrixId.values()) {
+          if (call.roomId === c.roomId && call.userId === c.userId) {
+            call.log.info({ displayName: c.displayName }, 'caller changed display name during the call; the trunk keeps the caller ID sent at dial time');
+          }
+        }
+      }),
       this.#verto.onRequest((r) => this.#onVertoRequest(r)),
       this.#verto.onState((state) => {
         if (state === 'reconnecting') this.#onVertoLost();

@@ -87,6 +87,7 @@ export class MatrixBot {
   readonly #states = new Listeners<[ConnectionState, string | undefined]>();
   readonly #messages = new Listeners<[RoomMessage]>();
   readonly #invites = new Listeners<[{ roomId: string; inviter: string | undefined }]>();
+  readonly #names = new Listeners<[{ roomId: string; userId: string; displayName: string | undefined }]>();
   #state: ConnectionState = 'idle';
   #client: MatrixClient | undefined;
   #startedAt = 0;
@@ -122,6 +123,11 @@ export class MatrixBot {
   /** The edge's user was invited to a room. */
   onInvite(fn: (invite: { roomId: string; inviter: string | undefined }) => void): () => void {
     return this.#invites.add(fn);
+  }
+
+  /** A member's display name changed. */
+  onDisplayNameChange(fn: (change: { roomId: string; userId: string; displayName: string | undefined }) => void): () => void {
+    return this.#names.add(fn);
   }
 
   async joinRoom(roomId: string): Promise<void> {
@@ -200,6 +206,7 @@ export class MatrixBot {
     this.#rejected.clear();
     this.#messages.clear();
     this.#invites.clear();
+    this.#names.clear();
     this.#states.clear();
   }
 
@@ -250,6 +257,15 @@ export class MatrixBot {
 
   #onTimelineEvent(event: MatrixEvent, roomId: string): void {
     const type = event.getType();
+    if (type === 'm.room.member') {
+      const c = event.getContent();
+      const prev = event.getPrevContent();
+      const userId = event.getStateKey();
+      if (userId !== undefined && c['membership'] === 'join' && prev['membership'] === 'join' && c['displayname'] !== prev['displayname']) {
+        this.#names.emit({ roomId, userId, displayName: typeof c['displayname'] === 'string' ? c['displayname'] : undefined });
+      }
+      return;
+    }
     if (type === 'm.room.message') {
       const content = event.getContent();
       const sender = event.getSender();

@@ -69,7 +69,10 @@ describe('outbound call, answered', () => {
     const streamId = Object.keys(content(answer)['sdp_stream_metadata'] as Json)[0];
     expect(sdp).toContain(`a=msid:${streamId} `);
 
-    // The trunk saw the edge's caller ID (set by the shipped dialplan).
+    // verto.display (FreeSWITCH bridged the far end) -> m.call.asserted_identity.
+    const identity = await f.waitEvent(f.byEdge('m.call.asserted_identity', caller.options.callId));
+    expect((content(identity)['asserted_identity'] as Json)['display_name']).toContain(N.answer.replace('+', ''));
+
     const sipLeg = f.fs.model.channels().find((c) => c.name.startsWith('sofia/'));
     expect(sipLeg).toBeDefined();
 
@@ -106,6 +109,46 @@ describe('outbound call, answered', () => {
     await pollUntil(() => f.fs.vertoRecord.some((r) => r.method === 'bye' && r.callId === invite.callId), 'verto.bye');
     await f.expectNothingLeft();
     expect(f.events(f.byEdge('m.call.hangup', caller.options.callId))).toHaveLength(0);
+  });
+});
+
+describe('VoIP versions and answer selection', () => {
+  it('a version 0 invite is answered and hung up in version 0', async () => {
+    const before = f.fs.vertoRecord.length;
+    await f.say('!dial +4930100005');
+    const caller = f.newCaller({ version: 0 });
+    await caller.invite();
+    await f.vertoInviteFor('+4930100005', before);
+    const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    expect(content(answer)['version']).toBe(0);
+    expect(content(answer)['party_id']).toBeUndefined();
+    await pollUntil(() => f.fs.model.channels().some((c) => c.name.startsWith('sofia/')), 'SIP leg');
+    f.fs.model.kill(f.fs.model.channels().find((c) => c.name.startsWith('sofia/'))!.uuid, 'NORMAL_CLEARING');
+    const hangup = await f.waitEvent(f.byEdge('m.call.hangup', caller.options.callId));
+    expect(content(hangup)['version']).toBe(0);
+  });
+
+  it('m.call.select_answer naming another party ends the edge leg', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call('+4930100006');
+    const invite = await f.vertoInviteFor('+4930100006', before);
+    const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    expect(typeof content(answer)['party_id']).toBe('string');
+    caller.send('m.call.select_answer', { selected_party_id: 'SOMEONEELSE' });
+    await pollUntil(() => f.fs.vertoRecord.some((r) => r.method === 'bye' && r.callId === invite.callId), 'verto.bye');
+  });
+
+  it('m.call.select_answer naming the edge keeps the call', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call('+4930100007');
+    const invite = await f.vertoInviteFor('+4930100007', before);
+    const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    caller.send('m.call.select_answer', { selected_party_id: content(answer)['party_id'] });
+    // A marker round trip through the edge, then the call is still up.
+    await f.say('!help');
+    expect(f.fs.vertoRecord.some((r) => r.method === 'bye' && r.callId === invite.callId)).toBe(false);
+    expect(await f.liveCalls()).toBe(1);
+    caller.hangup();
   });
 });
 

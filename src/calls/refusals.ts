@@ -8,6 +8,8 @@ import type { CountryCode } from 'libphonenumber-js/max';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
 
+export const INVITE_GRACE_MS = 3_000;
+
 export interface Admission {
   readonly destination: Destination;
   readonly gateway: string;
@@ -55,8 +57,10 @@ export function admitInvite(
 ): { ok: true; admission: Admission } | { ok: false; refusal: Refusal } {
   const sdp = checkClientSdp(invite.content.offer.sdp);
   if (!sdp.ok) return { ok: false, refusal: { code: 'invalid_invite', message: `Your call could not be placed: its ${sdp.reason}.` } };
+  // As matrix-js-sdk does (RING_GRACE_PERIOD): an invite with less than 3 s
+  // of its lifetime left is treated as expired; no call can be set up in it.
   const age = invite.ageMs ?? 0;
-  if (age >= invite.content.lifetime) {
+  if (age > invite.content.lifetime - INVITE_GRACE_MS) {
     return { ok: false, refusal: { code: 'invalid_invite', message: 'Your call invitation had already expired when it arrived.' } };
   }
   const caller = checkCaller(rules.policy, invite.sender, facts.powerLevel);

@@ -1,8 +1,8 @@
 import type { EdgeConfig } from './config/load.ts';
 import { createLogger } from './log/logger.ts';
-import { EslClient } from './esl/client.ts';
+import { EslClient, eslOptionsFrom } from './esl/client.ts';
 import { status } from './esl/commands.ts';
-import { VertoClient, redactUrl } from './verto/client.ts';
+import { VertoClient, redactUrl, vertoOptionsFrom } from './verto/client.ts';
 import { probeHomeserver } from './matrix/probe.ts';
 
 export interface ProbeResult {
@@ -26,15 +26,7 @@ function waitForOutcome(subscribe: (fn: (state: string, reason: string | undefin
 }
 
 export async function probeEsl(config: EdgeConfig): Promise<ProbeResult> {
-  const client = new EslClient({
-    host: config.esl.host,
-    port: config.esl.port,
-    password: config.esl.password,
-    requestTimeoutMs: config.esl.request_timeout_ms,
-    connectTimeoutMs: config.esl.connect_timeout_ms,
-    reconnect: false,
-    logger: createLogger('silent'),
-  });
+  const client = new EslClient(eslOptionsFrom(config.esl, createLogger('silent'), false));
   const outcome = waitForOutcome((fn) => client.onState(fn));
   client.start();
   const failure = await outcome;
@@ -52,17 +44,7 @@ export async function probeEsl(config: EdgeConfig): Promise<ProbeResult> {
 }
 
 export async function probeVerto(config: EdgeConfig): Promise<ProbeResult> {
-  const client = new VertoClient({
-    url: config.verto.url,
-    login: config.verto.login,
-    password: config.verto.password,
-    tlsInsecure: config.verto.tls_insecure,
-    requestTimeoutMs: config.verto.request_timeout_ms,
-    connectTimeoutMs: config.verto.connect_timeout_ms,
-    keepaliveIntervalMs: config.verto.keepalive_interval_ms,
-    reconnect: false,
-    logger: createLogger('silent'),
-  });
+  const client = new VertoClient(vertoOptionsFrom(config.verto, createLogger('silent'), false));
   const outcome = waitForOutcome((fn) => client.onState(fn));
   client.start();
   const failure = await outcome;

@@ -1,7 +1,7 @@
 import type { EdgeConfig } from './config/load.ts';
 import type { Logger } from './log/logger.ts';
-import { EslClient } from './esl/client.ts';
-import { VertoClient } from './verto/client.ts';
+import { EslClient, eslOptionsFrom } from './esl/client.ts';
+import { VertoClient, vertoOptionsFrom } from './verto/client.ts';
 import { MatrixBot } from './matrix/client.ts';
 import type { ConnectionState } from './net/connection-state.ts';
 import { CallManager } from './calls/call-manager.ts';
@@ -28,26 +28,8 @@ export class Edge {
   constructor(config: EdgeConfig, log: Logger) {
     this.#config = config;
     this.#log = log;
-    this.esl = new EslClient({
-      host: config.esl.host,
-      port: config.esl.port,
-      password: config.esl.password,
-      requestTimeoutMs: config.esl.request_timeout_ms,
-      connectTimeoutMs: config.esl.connect_timeout_ms,
-      reconnect: { initialDelayMs: config.esl.reconnect.initial_delay_ms, maxDelayMs: config.esl.reconnect.max_delay_ms },
-      logger: log,
-    });
-    this.verto = new VertoClient({
-      url: config.verto.url,
-      login: config.verto.login,
-      password: config.verto.password,
-      tlsInsecure: config.verto.tls_insecure,
-      requestTimeoutMs: config.verto.request_timeout_ms,
-      connectTimeoutMs: config.verto.connect_timeout_ms,
-      keepaliveIntervalMs: config.verto.keepalive_interval_ms,
-      reconnect: { initialDelayMs: config.verto.reconnect.initial_delay_ms, maxDelayMs: config.verto.reconnect.max_delay_ms },
-      logger: log,
-    });
+    this.esl = new EslClient(eslOptionsFrom(config.esl, log, true));
+    this.verto = new VertoClient(vertoOptionsFrom(config.verto, log, true));
     this.matrix = new MatrixBot({
       homeserverUrl: config.matrix.homeserver_url,
       userId: config.matrix.user_id,

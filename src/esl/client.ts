@@ -1,8 +1,9 @@
 import esl, { type Connection, type Event as ModeslEvent } from 'modesl';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
-import { Backoff } from '../net/backoff.ts';
+import type { EdgeConfig } from '../config/load.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
+import { Reconnector } from '../net/reconnector.ts';
 import { TimeoutError } from '../net/deadline.ts';
 import { assertSingleLine } from './grammar.ts';
 import type { ApiCommand } from './commands.ts';
@@ -16,6 +17,19 @@ export interface EslClientOptions {
   readonly connectTimeoutMs: number;
   readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number } | false;
   readonly logger: Logger;
+}
+
+/** Client options from the `esl` config section; `reconnect: false` for a one-shot probe. */
+export function eslOptionsFrom(config: EdgeConfig['esl'], logger: Logger, reconnect: boolean): EslClientOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    password: config.password,
+    requestTimeoutMs: config.request_timeout_ms,
+    connectTimeoutMs: config.connect_timeout_ms,
+    reconnect: reconnect ? { initialDelayMs: config.reconnect.initial_delay_ms, maxDelayMs: config.reconnect.max_delay_ms } : false,
+    logger,
+  };
 }
 
 export class EslError extends Error {
@@ -44,29 +58,25 @@ interface Pending {
 export class EslClient {
   readonly #options: EslClientOptions;
   readonly #log: Logger;
-  readonly #backoff: Backoff | undefined;
+  readonly #link: Reconnector;
   readonly #events = new Listeners<[EslEvent]>();
-  readonly #states = new Listeners<[ConnectionState, string | undefined]>();
   readonly #pending = new Set<Pending>();
-  #state: ConnectionState = 'idle';
   #conn: Connection | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #lastFailure: string | undefined;
 
   constructor(options: EslClientOptions) {
     this.#options = options;
     this.#log = options.logger.child({ peer: 'esl', host: options.host, port: options.port });
-    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    this.#link = new Reconnector({ name: 'ESL', backoff: options.reconnect, log: this.#log, connect: () => this.#connect() });
   }
 
   get state(): ConnectionState {
-    return this.#state;
+    return this.#link.state;
   }
 
   /** Why the last attempt or connection failed. */
   get lastFailure(): string | undefined {
-    return this.#lastFailure;
+    return this.#link.lastFailure;
   }
 
   onEvent(fn: (event: EslEvent) => void): () => void {
@@ -74,19 +84,18 @@ export class EslClient {
   }
 
   onState(fn: (state: ConnectionState, reason: string | undefined) => void): () => void {
-    return this.#states.add(fn);
+    return this.#link.onState(fn);
   }
 
   start(): void {
-    if (this.#state !== 'idle') return;
-    this.#connect();
+    this.#link.start();
   }
 
   /** Send `api <command> <args>`; resolves with the response body. */
   api(command: ApiCommand): Promise<string> {
     const conn = this.#conn;
-    if (this.#state !== 'connected' || conn === undefined) {
-      return Promise.reject(new EslError(`ESL is not connected (${this.#state})`));
+    if (this.#link.state !== 'connected' || conn === undefined) {
+      return Promise.reject(new EslError(`ESL is not connected (${this.#link.state})`));
     }
     const line = command.args === '' ? command.command : `${command.command} ${command.args}`;
     assertSingleLine(line);
@@ -113,12 +122,10 @@ export class EslClient {
 
   /** Close the connection and stop reconnecting. Pending requests fail. */
   async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    if (this.#link.state === 'stopped') return;
     const conn = this.#conn;
     this.#teardown('stopping');
-    this.#setState('stopped', undefined);
+    this.#link.stop();
     if (conn?.socket) {
       const socket = conn.socket;
       await new Promise<void>((resolve) => {
@@ -135,17 +142,10 @@ export class EslClient {
       });
     }
     this.#events.clear();
-    this.#states.clear();
-  }
-
-  #setState(state: ConnectionState, reason: string | undefined): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.#states.emit(state, reason);
+    this.#link.clearListeners();
   }
 
   #connect(): void {
-    this.#setState(this.#backoff && this.#backoff.attempt > 0 ? 'reconnecting' : 'connecting', undefined);
     this.#log.debug('connecting');
     const conn = new esl.Connection(this.#options.host, this.#options.port, this.#options.password.reveal());
     this.#conn = conn;
@@ -172,10 +172,7 @@ export class EslClient {
       }
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
-      this.#backoff?.reset();
-      this.#lastFailure = undefined;
-      this.#log.info({ state: 'connected' }, 'ESL connected');
-      this.#setState('connected', undefined);
+      this.#link.connected();
     });
   }
 
@@ -210,22 +207,8 @@ export class EslClient {
   }
 
   #lose(reason: string): void {
-    if (this.#conn === undefined || this.#state === 'stopped') return;
-    const wasConnected = this.#state === 'connected';
-    this.#lastFailure = reason;
+    if (this.#conn === undefined || this.#link.state === 'stopped') return;
     this.#teardown(reason);
-    if (wasConnected) this.#log.warn({ reason }, 'ESL connection lost');
-    else this.#log.warn({ reason }, 'ESL connection attempt failed');
-    if (this.#backoff === undefined) {
-      this.#setState('stopped', reason);
-      return;
-    }
-    const delay = this.#backoff.next();
-    this.#setState('reconnecting', reason);
-    this.#log.info({ delayMs: delay, attempt: this.#backoff.attempt }, 'ESL reconnecting');
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#connect();
-    }, delay);
+    this.#link.lost(reason);
   }
 }

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
-import { Backoff } from '../net/backoff.ts';
+import type { EdgeConfig } from '../config/load.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
+import { Reconnector } from '../net/reconnector.ts';
 import { TimeoutError } from '../net/deadline.ts';
 import { needsReply, parseServerFrame, VertoRpcError, type RpcResponse, type ServerRequest } from './messages.ts';
 
@@ -19,6 +20,21 @@ export interface VertoClientOptions {
   readonly keepaliveIntervalMs: number;
   readonly reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number } | false;
   readonly logger: Logger;
+}
+
+/** Client options from the `verto` config section; `reconnect: false` for a one-shot probe. */
+export function vertoOptionsFrom(config: EdgeConfig['verto'], logger: Logger, reconnect: boolean): VertoClientOptions {
+  return {
+    url: config.url,
+    login: config.login,
+    password: config.password,
+    tlsInsecure: config.tls_insecure,
+    requestTimeoutMs: config.request_timeout_ms,
+    connectTimeoutMs: config.connect_timeout_ms,
+    keepaliveIntervalMs: config.keepalive_interval_ms,
+    reconnect: reconnect ? { initialDelayMs: config.reconnect.initial_delay_ms, maxDelayMs: config.reconnect.max_delay_ms } : false,
+    logger,
+  };
 }
 
 export class VertoError extends Error {
@@ -43,28 +59,24 @@ interface Pending {
 export class VertoClient {
   readonly #options: VertoClientOptions;
   readonly #log: Logger;
-  readonly #backoff: Backoff | undefined;
+  readonly #link: Reconnector;
   readonly #sessid: string;
   readonly #requests = new Listeners<[ServerRequest]>();
-  readonly #states = new Listeners<[ConnectionState, string | undefined]>();
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #state: ConnectionState = 'idle';
   #ws: WebSocket | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
   #keepaliveTimer: NodeJS.Timeout | undefined;
-  #lastFailure: string | undefined;
 
   constructor(options: VertoClientOptions) {
     this.#options = options;
     this.#sessid = options.sessid ?? randomUUID();
     this.#log = options.logger.child({ peer: 'verto', url: redactUrl(options.url) });
-    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    this.#link = new Reconnector({ name: 'Verto', backoff: options.reconnect, log: this.#log, connect: () => this.#connect() });
   }
 
   get state(): ConnectionState {
-    return this.#state;
+    return this.#link.state;
   }
 
   get sessid(): string {
@@ -72,7 +84,7 @@ export class VertoClient {
   }
 
   get lastFailure(): string | undefined {
-    return this.#lastFailure;
+    return this.#link.lastFailure;
   }
 
   onRequest(fn: (request: ServerRequest) => void): () => void {
@@ -80,27 +92,24 @@ export class VertoClient {
   }
 
   onState(fn: (state: ConnectionState, reason: string | undefined) => void): () => void {
-    return this.#states.add(fn);
+    return this.#link.onState(fn);
   }
 
   start(): void {
-    if (this.#state !== 'idle') return;
-    this.#connect();
+    this.#link.start();
   }
 
   /** Send a request once logged in; resolves with `result`, rejects with VertoRpcError / TimeoutError. */
   request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (this.#state !== 'connected') return Promise.reject(new VertoError(`Verto is not connected (${this.#state})`));
+    if (this.#link.state !== 'connected') return Promise.reject(new VertoError(`Verto is not connected (${this.#link.state})`));
     return this.#send(method, params);
   }
 
   async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    if (this.#link.state === 'stopped') return;
     const ws = this.#ws;
     this.#teardown('stopping');
-    this.#setState('stopped', undefined);
+    this.#link.stop();
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -116,17 +125,10 @@ export class VertoClient {
       });
     }
     this.#requests.clear();
-    this.#states.clear();
-  }
-
-  #setState(state: ConnectionState, reason: string | undefined): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.#states.emit(state, reason);
+    this.#link.clearListeners();
   }
 
   #connect(): void {
-    this.#setState(this.#backoff && this.#backoff.attempt > 0 ? 'reconnecting' : 'connecting', undefined);
     const ws = new WebSocket(this.#options.url, {
       handshakeTimeout: this.#options.connectTimeoutMs,
       rejectUnauthorized: !this.#options.tlsInsecure,
@@ -171,10 +173,7 @@ export class VertoClient {
     if (ws !== this.#ws) return;
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#backoff?.reset();
-    this.#lastFailure = undefined;
-    this.#log.info({ state: 'connected', sessid: this.#sessid }, 'Verto connected');
-    this.#setState('connected', undefined);
+    this.#link.connected();
     this.#scheduleKeepalive();
   }
 
@@ -260,22 +259,9 @@ export class VertoClient {
   }
 
   #lose(reason: string): void {
-    if (this.#ws === undefined || this.#state === 'stopped') return;
-    const wasConnected = this.#state === 'connected';
-    this.#lastFailure = reason;
+    if (this.#ws === undefined || this.#link.state === 'stopped') return;
     this.#teardown(reason);
-    this.#log.warn({ reason }, wasConnected ? 'Verto connection lost' : 'Verto connection attempt failed');
-    if (this.#backoff === undefined) {
-      this.#setState('stopped', reason);
-      return;
-    }
-    const delay = this.#backoff.next();
-    this.#setState('reconnecting', reason);
-    this.#log.info({ delayMs: delay, attempt: this.#backoff.attempt }, 'Verto reconnecting');
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#connect();
-    }, delay);
+    this.#link.lost(reason);
   }
 }
 

@@ -20,6 +20,8 @@ const N = {
   trunkDown: '+4930100503',
   ringsForever: '+4930100408',
   mediaTimeout: '+4930100804',
+  forbidden: '+4930100403',
+  requestTimeout: '+4930100499',
 } as const;
 
 let f: OutboundFixture;
@@ -38,6 +40,8 @@ beforeAll(async () => {
           [N.declined]: { kind: 'reject', sipStatus: 603, ringMs: 30 },
           [N.trunkDown]: { kind: 'reject', sipStatus: 503 },
           [N.ringsForever]: { kind: 'no-answer' },
+          [N.forbidden]: { kind: 'reject', sipStatus: 403 },
+          [N.requestTimeout]: { kind: 'reject', sipStatus: 408, ringMs: 30 },
         },
       },
     },
@@ -160,6 +164,8 @@ describe('far-end outcomes map to Matrix reasons', () => {
     ['180 then 603 decline', N.declined, 'user_hangup', /declined/],
     ['503 trunk failure', N.trunkDown, 'unknown_error', /unavailable right now/],
     ['rings until the originate timeout', N.ringsForever, 'invite_timeout', /Nobody answered/],
+    ['403 forbidden', N.forbidden, 'user_hangup', /declined/],
+    ['180 then 408 request timeout', N.requestTimeout, 'invite_timeout', /did not answer in time/],
   ];
   it.each(rows)('%s', async (_name, number, reason, notice) => {
     const since = f.notices().length + 1; // after the !dial reply

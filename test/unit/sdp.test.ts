@@ -127,7 +127,7 @@ describe('client SDP checks', () => {
     ['empty', ''],
     ['not SDP', 'hello'],
     ['no audio', 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n'],
-    ['too large', `v=0\r\n${'a=x\r\n'.repeat(300_000)}`],
+    ['too large (1 MB)', `v=0\r\n${'a=x-padding:0123456789abcdef\r\n'.repeat(35_000)}`],
   ])('refuses %s', (_n, sdp) => {
     expect(checkClientSdp(sdp).ok).toBe(false);
   });

@@ -10,10 +10,19 @@ import { UserLimits } from '../routing/limits.ts';
 import { checkCaller, checkDestination, type Refusal } from '../routing/policy.ts';
 import { parseDestination } from '../routing/numbers.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
-import { OutboundCall, type CallPorts } from './outbound-call.ts';
+import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
 import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
 import type { CallOutcome } from './hangup-causes.ts';
+import { Listeners } from '../net/connection-state.ts';
+
+/** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
+export interface Milestone {
+  readonly callId: string;
+  readonly direction: 'outbound' | 'inbound';
+  readonly kind: MilestoneKind;
+  readonly at: number;
+}
 
 /** Counters the metrics endpoint reads. */
 export interface CallStats {
@@ -44,6 +53,7 @@ export class CallManager {
   readonly #refusals = new Map<string, number>();
   #lateCandidates = 0;
   readonly #unsubscribe: Array<() => void> = [];
+  readonly #milestones = new Listeners<[Milestone]>();
 
   constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient }, log: Logger) {
     this.#config = config;
@@ -56,6 +66,10 @@ export class CallManager {
       maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
       rate: { calls: config.policy.rate_limit.calls, windowMs: config.policy.rate_limit.window_s * 1000 },
     });
+  }
+
+  onMilestone(fn: (m: Milestone) => void): () => void {
+    return this.#milestones.add(fn);
   }
 
   stats(): CallStats {
@@ -108,6 +122,7 @@ export class CallManager {
       lateCandidates: (n) => {
         this.#lateCandidates += n;
       },
+      milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'outbound', kind, at: performance.now() }),
     };
   }
 

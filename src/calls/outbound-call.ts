@@ -22,7 +22,12 @@ export interface CallPorts {
   /** The call has ended on both sides; forget it. */
   ended(call: OutboundCall, outcome: CallOutcome): void;
   lateCandidates(count: number): void;
+  /** Set-up milestones, for latency metrics. */
+  milestone(call: OutboundCall, kind: MilestoneKind): void;
 }
+
+/** Points in a call's set-up whose distances the metrics measure. */
+export type MilestoneKind = 'matrix_invite_received' | 'verto_invite_sent' | 'verto_answer_received' | 'matrix_answer_sent';
 
 export interface OutboundCallSettings {
   readonly destination: Destination;
@@ -85,6 +90,7 @@ export class OutboundCall {
 
   /** Start gathering: dial at end-of-candidates, or when the window closes. */
   start(): void {
+    this.#ports.milestone(this, 'matrix_invite_received');
     const lifetimeLeft = this.#invite.content.lifetime - (this.#invite.ageMs ?? 0);
     this.#lifetimeTimer = setTimeout(() => this.#onLifetimeOver(), Math.max(0, lifetimeLeft));
     if (/^a=end-of-candidates\r?$/m.test(this.#offerSdp)) {
@@ -131,6 +137,7 @@ export class OutboundCall {
     this.#move('dialling');
     const { destination, gateway, callerId, ringTimeoutS } = this.#settings;
     this.log.info({ trigger, candidatesAdded: merged.added, destination: destination.number, gateway }, 'verto.invite');
+    this.#ports.milestone(this, 'verto_invite_sent');
     this.#ports
       .verto('verto.invite', {
         sdp: merged.sdp,
@@ -179,14 +186,17 @@ export class OutboundCall {
 
   async #answerMatrix(freeswitchSdp: string): Promise<void> {
     this.#answeredToMatrix = true;
+    this.#ports.milestone(this, 'verto_answer_received');
     const { sdp, streamMetadata } = sdpForMatrix(freeswitchSdp, this.#offerSdp);
     try {
-      await this.#ports.sendMatrix(this.roomId, 'm.call.answer', {
+      const sending = this.#ports.sendMatrix(this.roomId, 'm.call.answer', {
         ...this.#common(),
         answer: { type: 'answer', sdp },
         sdp_stream_metadata: streamMetadata,
         capabilities: { 'm.call.transferee': false, 'm.call.dtmf': false },
       });
+      this.#ports.milestone(this, 'matrix_answer_sent');
+      await sending;
       this.log.info('m.call.answer sent');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not send m.call.answer');

@@ -17,6 +17,7 @@ export interface EdgeConfig {
   readonly routing: RawConfig['routing'];
   readonly policy: RawConfig['policy'];
   readonly caller_id: RawConfig['caller_id'];
+  readonly inbound: RawConfig['inbound'];
   readonly log: RawConfig['log'];
 }
 
@@ -115,6 +116,7 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     routing: raw.routing,
     policy: raw.policy,
     caller_id: raw.caller_id,
+    inbound: raw.inbound,
     log: raw.log,
   };
 }

@@ -183,6 +183,37 @@ export const callerIdSchema = z
   })
   .prefault({});
 
+const roomId = z.string({ error: 'must be a Matrix room ID (!id:server)' }).regex(/^![^:\s]+:[^\s]+$/, { error: 'must be a Matrix room ID (!id:server)' });
+
+export const inboundSchema = z
+  .strictObject({
+    /**
+     * Which room rings for which dialled number (DID), first match wins.
+     * `did` is an E.164 number or a regular expression (written /.../).
+     */
+    routes: z
+      .array(
+        z.strictObject({
+          did: z.string({ error: 'must be an E.164 number or a /regex/' }).refine(
+            (s) => /^\+[1-9][0-9]{1,14}$/.test(s) || /^\/.{1,200}\/$/.test(s) && (() => { try { new RegExp(s.slice(1, -1)); return true; } catch { return false; } })(),
+            { error: 'must be an E.164 number (+4930123456) or a /regular expression/' },
+          ),
+          room: roomId,
+          /** Users invited by the ring (Matrix `invitee`); none = anyone in the room may answer. */
+          invitee: z.string().regex(/^@[^:\s]+:[^\s]+$/, { error: 'must be a Matrix user ID' }).optional(),
+          /** Post DTMF from the caller in the room (IVR, door phones). */
+          dtmf_notices: z.boolean({ error: 'must be true or false' }).default(false),
+        }),
+        { error: 'must be a list of {did, room}' },
+      )
+      .default([]),
+    /** How long Matrix rings (the invite's lifetime); then the trunk gets NO_ANSWER (480). */
+    ring_timeout_s: z.number({ error: 'must be a number of seconds' }).int().min(5, { error: 'must be at least 5' }).max(300, { error: 'must be at most 300' }).default(60),
+    /** Digits from one burst are posted as one notice after this much quiet. */
+    dtmf_batch_ms: durationMs(100, 10_000).default(1_500),
+  })
+  .prefault({});
+
 export const httpSchema = z
   .strictObject({
     /** Address for /healthz, /readyz and /metrics. Keep it private. */
@@ -202,6 +233,7 @@ export const configSchema = z.strictObject({
   routing: routingSchema,
   policy: policySchema,
   caller_id: callerIdSchema,
+  inbound: inboundSchema,
   log: logSchema,
 });
 

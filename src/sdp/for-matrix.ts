@@ -27,6 +27,9 @@ export function sdpForMatrix(freeswitchSdp: string, matrixOffer?: string): Matri
   const streamId = token(12);
 
   session.media.forEach((m, i) => {
+    // FreeSWITCH offers "RTP/SAVPF" toward a PCMU-only trunk (real capture
+    // verto-13) while doing DTLS-SRTP: name the profile as WebRTC does.
+    if (m.protocol === 'RTP/SAVPF' && (m.fingerprint ?? session.fingerprint) !== undefined) m.protocol = 'UDP/TLS/RTP/SAVPF';
     const offered = offer?.media[i]?.mid;
     m.mid = offered !== undefined ? String(offered) : String(i);
     const trackId = token(9);

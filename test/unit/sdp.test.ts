@@ -60,7 +60,7 @@ describe('SDP for Matrix clients (real FreeSWITCH SDPs)', () => {
       expect(m.candidates).toEqual(b.candidates);
       expect(m.fingerprint ?? after.fingerprint).toEqual(b.fingerprint ?? before.fingerprint);
       expect(m.payloads).toBe(b.payloads);
-      expect(m.protocol).toBe(b.protocol);
+      expect(m.protocol).toBe('UDP/TLS/RTP/SAVPF'); // "RTP/SAVPF" with DTLS becomes the WebRTC name
       expect(m.iceUfrag).toBe(b.iceUfrag);
     });
     expect(out.streamMetadata[streamId!]?.purpose).toBe('m.usermedia');
@@ -77,6 +77,21 @@ describe('SDP for Matrix clients (real FreeSWITCH SDPs)', () => {
     await fixed.pc.setRemoteDescription({ type: 'answer', sdp: out.sdp });
     expect(fixed.pc.remoteDescription?.sdp).toContain('a=mid:');
     await fixed.pc.close();
+  });
+});
+
+describe('FreeSWITCH offers toward Matrix (inbound)', () => {
+  it('werift refuses the raw FreeSWITCH offer (RTP/SAVPF 0, no mid) and answers the normalised one', async () => {
+    const offer = server.find(([n]) => n.includes('verto-13') && n.includes('verto.invite'));
+    expect(offer).toBeDefined();
+    const raw = new RTCPeerConnection({});
+    await expect(raw.setRemoteDescription({ type: 'offer', sdp: offer![1] })).rejects.toBeDefined();
+    await raw.close();
+    const pc = new RTCPeerConnection({});
+    await pc.setRemoteDescription({ type: 'offer', sdp: sdpForMatrix(offer![1]).sdp });
+    const answer = await pc.createAnswer();
+    expect(answer.sdp).toContain('m=audio 9 UDP/TLS/RTP/SAVPF 0');
+    await pc.close();
   });
 });
 

@@ -1,7 +1,9 @@
 // The Verto server over the real channel model (FreeSwitchModel) configured
 // like the capture instance (traces/real/README.md): vanilla default context
 // plus the 1555/1556/1557 and 1560..1566 extensions, the capture's gateways
-// and SIPp behaviours, with shortened timers.
+// and SIPp behaviours, with shortened timers. An ESL server runs on the same
+// model (as mod_event_socket beside mod_verto), for the ESL companions.
+import { EslServer } from '../support/freeswitch/esl-server.ts';
 import { VertoServer } from '../support/freeswitch/verto-server.ts';
 import { VertoDirectory } from '../support/freeswitch/verto-directory.ts';
 import { CAPTURE_USERS } from '../support/freeswitch/capture-config/verto-users.ts';
@@ -12,6 +14,9 @@ import type { FsEvent } from '../support/freeswitch/contract.ts';
 export interface ModelSim {
   readonly model: FreeSwitchModel;
   readonly server: VertoServer;
+  /** mod_event_socket on the same model (password ClueCon), on `eslPort` of 127.0.0.1. */
+  readonly esl: EslServer;
+  readonly eslPort: number;
   stop(): Promise<void>;
 }
 
@@ -22,6 +27,8 @@ export interface ModelSimTimers {
   readonly originateTimeoutMs?: number;
   /** detach-timeout-sec of the capture: 30 s. */
   readonly detachTimeoutMs?: number;
+  /** Factor on dialplan `sleep` (extension 1557 sleeps 2 s). */
+  readonly sleepScale?: number;
 }
 
 export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelSim> {
@@ -34,6 +41,7 @@ export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelS
     gateways: Object.fromEntries(CAPTURE_GATEWAYS.map((g) => [g, { profile: 'external' }])),
     originateTimeoutMs: timers.originateTimeoutMs ?? 60_000,
     detachTimeoutMs: timers.detachTimeoutMs ?? 30_000,
+    sleepScale: timers.sleepScale ?? 1,
     farEnd: {
       byGateway: {
         // sipp -sn uas: 180 + 200 at once, never hangs up.
@@ -56,12 +64,17 @@ export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelS
     pingIntervalMs: timers.pingIntervalMs ?? 30_000,
     eventFlushMs: 5,
   });
+  const esl = new EslServer(model);
+  const eslPort = await esl.listen(0, '127.0.0.1');
   const m = model;
   return {
     model: m,
     server,
+    esl,
+    eslPort,
     stop: async () => {
       await server.close();
+      await esl.close();
       m.stop();
     },
   };

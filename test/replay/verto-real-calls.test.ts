@@ -36,7 +36,8 @@ const CASES: Readonly<Record<string, Case>> = {
   'verto-03-call-echo-9196-dtmf-bye.json': {},
   'verto-04-call-sip-trunk-dtmf-client-bye.json': {},
   'verto-05-call-sip-trunk-remote-bye.json': {},
-  'verto-06-early-media-1557.json': {},
+  // extension 1557 sleeps 2 s between pre_answer and answer
+  'verto-06-early-media-1557.json': { timers: { sleepScale: 0.05 } },
   'verto-07-ws-drop-reconnect-attach.json': {},
   'verto-08-ws-drop-detach-timeout.json': {
     timers: { detachTimeoutMs: 200 },

@@ -87,8 +87,13 @@ export function standardHeaders(id: SwitchIdentity, name: string, site: CallSite
   ];
 }
 
-/** switch_caller_profile_event_set_data: empty strings omitted, times always present. */
-export function profileHeaders(ch: Channel, prefix: string, withIndex: boolean): Header[] {
+/**
+ * switch_caller_profile_event_set_data: empty strings omitted, times always
+ * present. `own` = the channel's own profile; the Other-Leg profile is a copy
+ * (switch_caller_profile_dup) that has no Profile-Index and no Transfer-Source
+ * (real verto-13).
+ */
+export function profileHeaders(ch: Channel, prefix: string, own: boolean): Header[] {
   const p = ch.profile;
   const t = ch.times;
   const out: Header[] = [];
@@ -110,9 +115,11 @@ export function profileHeaders(ch: Channel, prefix: string, withIndex: boolean):
   add('Destination-Number', p.destinationNumber);
   add('Unique-ID', ch.uuid);
   add('Source', p.source);
+  if (own) add('Transfer-Source', p.transferSource ?? '');
   add('Context', p.context);
+  add('RDNIS', p.rdnis ?? '');
   add('Channel-Name', p.channelName);
-  if (withIndex) add('Profile-Index', '1');
+  if (own) add('Profile-Index', '1');
   out.push(
     [`${prefix}-Profile-Created-Time`, String(t.profileCreated)],
     [`${prefix}-Channel-Created-Time`, String(t.created)],

@@ -37,6 +37,8 @@ export interface FreeSwitchModelOptions {
   readonly originateTimeoutMs?: number;
   /** mod_verto detach-timeout-sec in ms (vanilla 120 s). */
   readonly detachTimeoutMs?: number;
+  /** Factor on the `sleep` application's milliseconds (tests shorten dialplan sleeps; default 1). */
+  readonly sleepScale?: number;
   readonly vertoProfile?: string;
   /** The domain of Verto users (vanilla: local_ip_v4). */
   readonly domain?: string;
@@ -227,9 +229,10 @@ export class FreeSwitchModel implements VertoBackend {
   /** CHANNEL_PROGRESS_MEDIA (pre-answer), once. */
   markPreAnswer(ch: Channel): void {
     if (ch.times.progressMedia !== 0 || ch.answered || ch.hungUp) return;
-    if (ch.times.progress === 0 && ch.kind === 'verto') this.markRing(ch);
     ch.times.progressMedia = this.nowUs();
     ch.answerState = 'early';
+    // media is negotiated when a channel pre-answers (real verto-06: opus on a verto leg; verto-13: PCMU on the SIP caller)
+    ch.codec ??= ch.kind === 'verto' ? { name: 'opus', rate: 48000, bitRate: 0 } : { name: 'PCMU', rate: 8000, bitRate: 64000 };
     this.fire('CHANNEL_PROGRESS_MEDIA', ch, SITES.progressMedia);
     this.setCallState(ch, 'EARLY');
     if (ch.kind === 'verto' && ch.direction === 'inbound') verto.notifyMedia(this, ch);
@@ -247,10 +250,13 @@ export class FreeSwitchModel implements VertoBackend {
     if (ch.kind === 'verto' && ch.direction === 'inbound') verto.notifyAnswer(this, ch);
   }
 
-  /** A verto leg is pre-answered (PROGRESS, PROGRESS_MEDIA, EARLY) before its answer, without a verto.media. */
+  /**
+   * A verto leg is pre-answered (PROGRESS_MEDIA, EARLY) before its answer,
+   * without a verto.media. No CHANNEL_PROGRESS: `answer` / `pre_answer` on a
+   * verto leg never rings it (real verto-03/06/07).
+   */
   markPreAnswerSilently(ch: Channel): void {
     if (ch.times.progressMedia !== 0) return;
-    if (ch.times.progress === 0) this.markRing(ch);
     ch.times.progressMedia = this.nowUs();
     ch.answerState = 'early';
     this.fire('CHANNEL_PROGRESS_MEDIA', ch, SITES.progressMedia);
@@ -376,6 +382,7 @@ export class FreeSwitchModel implements VertoBackend {
       source: a?.profile.source ?? 'src/switch_ivr_originate.c',
       context: a?.profile.context ?? 'default',
       channelName: name,
+      rdnis: a?.profile.rdnis,
     };
     const ch = this.newChannel({ uuid: req.uuid ?? req.vars.origination_uuid, kind: 'sofia', direction: 'outbound', name, profile });
     ch.owner = req.owner;
@@ -554,8 +561,11 @@ export class FreeSwitchModel implements VertoBackend {
     if (b !== undefined && !b.hungUp) {
       b.owner = undefined;
       if (b.answered) {
+        // the bridge hangs the partner up NORMAL_CLEARING and tells it why (real verto-04/08/12/13)
         if (b.kind === 'sofia') b.setVar('sip_hangup_disposition', 'send_bye');
-        this.hangupStart(b, cause);
+        b.setVar('last_bridge_hangup_cause', cause);
+        b.setVar('last_bridge_proto_specific_hangup_cause', ch.getVar('proto_specific_hangup_cause'));
+        this.hangupStart(b, 'NORMAL_CLEARING');
         this.#endApplication(b);
         this.later(1, () => {
           this.hangupFinish(b);

@@ -36,6 +36,10 @@ export interface CallerProfile {
   source: string;
   context: string;
   channelName: string;
+  /** Set by `transfer`: `<epoch>:<uuid>:bl_xfer:<dest>/<context>/XML`. */
+  transferSource?: string | undefined;
+  /** The destination before a transfer; inherited by legs the channel originates (real verto-13). */
+  rdnis?: string | undefined;
 }
 
 /** Microsecond timestamps (0 = not happened). */

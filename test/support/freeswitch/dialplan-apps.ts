@@ -108,7 +108,7 @@ function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, 
     case 'playback':
     case 'log':
     case 'info': {
-      const ms = app === 'sleep' ? Number.parseInt(data, 10) || 0 : 0;
+      const ms = app === 'sleep' ? (Number.parseInt(data, 10) || 0) * (model.options.sleepScale ?? 1) : 0;
       if (app === 'log' || app === 'info') {
         finish();
         return;
@@ -140,10 +140,13 @@ function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, 
       return;
     }
     case 'transfer': {
-      const [dest = '', , context] = data.trim().split(/\s+/);
-      complete();
+      const [dest = '', dialplan = 'XML', context] = data.trim().split(/\s+/);
+      // the new profile shows in the application's own EXECUTE_COMPLETE (real verto-13)
+      ch.profile.rdnis = ch.profile.destinationNumber;
+      ch.profile.transferSource = `${Math.floor(model.nowUs() / 1e6)}:${randomUUID()}:bl_xfer:${dest}/${context ?? ch.profile.context}/${dialplan}`;
       ch.profile.destinationNumber = dest;
       if (context !== undefined) ch.profile.context = context;
+      complete();
       verto.routeChannel(model, ch);
       return;
     }
@@ -168,6 +171,7 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
   const globalVars = parseVarList(global?.[1] ?? '');
   const targets = (global?.[2] ?? data).split('|').map((t) => t.trim()).filter((t) => t !== '');
   let attempt = 0;
+  let viaUser = false;
 
   const fail = (cause: string, sipStatus: number | undefined): void => {
     a.bLeg = undefined;
@@ -193,25 +197,40 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
     model.finishLater(a);
   };
 
+  // switch_ivr_originate: the caller's disposition until the originate returns (real verto-04 .. -21, observation 17)
+  a.setVar('originate_disposition', 'failure');
+  a.setVar('DIALSTATUS', 'INVALIDARGS');
+  // with `ringback` set (vanilla Local_Extension) the caller hears generated ringback: pre-answer, no ring (real verto-13)
+  const ringback = (): void => {
+    if (a.hungUp) return;
+    if (a.getVar('ringback') !== undefined) model.markPreAnswer(a);
+    else model.markRing(a);
+  };
   const owner: LegOwner = {
     progress: () => {
       // the bridge thread notices the ring on its next poll: a 200 right after the 180 wins (real verto-21)
-      model.later(2, () => {
-        if (!a.hungUp) model.markRing(a);
-      });
+      model.later(2, ringback);
     },
     earlyMedia: () => {
       if (!a.hungUp) model.markPreAnswer(a);
     },
     answered: (b) => {
       if (a.hungUp) return;
+      if (b.times.progress !== 0) ringback();
+      // the caller's profile takes the answering leg's callee id if it has none (real verto-13)
+      if (a.profile.calleeIdName === '' && a.profile.calleeIdNumber === '') {
+        a.profile.calleeIdName = b.profile.calleeIdName;
+        a.profile.calleeIdNumber = b.profile.calleeIdNumber;
+      }
+      model.markAnswered(a);
       a.setVar('originate_disposition', 'SUCCESS');
       a.setVar('DIALSTATUS', 'SUCCESS');
       a.setVar('originate_causes', `${b.uuid};NONE`);
       a.setVar('signal_bond', b.uuid);
-      model.markAnswered(a);
       if (a.kind === 'verto') verto.notifyDisplay(model, a, b);
       if (b.kind === 'verto') verto.notifyDisplay(model, b, a);
+      // mod_dptools' user/ endpoint announces its leg once its inner originate returns (real verto-13)
+      if (viaUser) model.fire('CHANNEL_OUTGOING', b, SITES.outgoing);
       const now = model.nowUs();
       a.times.bridged = now;
       b.times.bridged = now;
@@ -236,6 +255,8 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
       a.bridgedTo = undefined;
       a.setVar('bridge_hangup_cause', cause);
       a.setVar('last_bridge_hangup_cause', cause);
+      // the partner's SIP status, when it has one (real verto-05: sip:200 after the trunk's BYE)
+      a.setVar('last_bridge_proto_specific_hangup_cause', b.getVar('proto_specific_hangup_cause'));
       a.setVar('last_bridge_role', 'originator');
       if (a.hungUp) return;
       model.fire('CHANNEL_UNBRIDGE', a, SITES.unbridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
@@ -268,6 +289,7 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
       return;
     }
     const session = verto.resolveDialTarget(model, dial);
+    viaUser = dial.startsWith('user/');
     if (session !== undefined) {
       a.bLeg = verto.originateToSession(model, session, allVars, a, owner, dial);
       return;

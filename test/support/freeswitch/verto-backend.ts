@@ -229,8 +229,11 @@ export function bye(model: FreeSwitchModel, sessid: string, callId: string, caus
 export function dtmf(model: FreeSwitchModel, sessid: string, callId: string, digits: string): VertoCallResult {
   const ch = callOf(model, sessid, callId);
   if (ch === undefined) return { ok: true };
-  for (const d of digits) {
-    if (/[0-9*#A-Da-d]/.test(d)) model.fireDtmf(ch, d, 'APP');
+  // queued on the channel; DTMF events fire when something reads them: the bridge does (real verto-04), echo does not (verto-03)
+  if (ch.bridgedTo !== undefined) {
+    for (const d of digits) {
+      if (/[0-9*#A-Da-d]/.test(d)) model.fireDtmf(ch, d, 'APP');
+    }
   }
   return { ok: true, fields: { message: 'SENT' } };
 }
@@ -243,6 +246,9 @@ export function modify(model: FreeSwitchModel, sessid: string, callId: string, a
     ch.held = hold;
     model.fire(hold ? 'CHANNEL_HOLD' : 'CHANNEL_UNHOLD', ch, SITES.hold);
     model.setCallState(ch, hold ? 'HELD' : 'ACTIVE');
+    // the bridged partner is played the hold music (real verto-12: playback on the SIP leg)
+    const partner = hold && ch.bridgedTo !== undefined ? model.channel(ch.bridgedTo) : undefined;
+    if (partner !== undefined) model.execute(partner.uuid, 'playback', ch.getVar('hold_music') ?? 'local_stream://moh', undefined);
   }
   return { ok: true, fields: { holdState: ch.held ? 'held' : 'active' } };
 }
@@ -302,15 +308,21 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
     origCallerIdName: aLeg?.profile.callerIdName ?? cidName, origCallerIdNumber: aLeg?.profile.callerIdNumber ?? cidNum,
     calleeIdName: 'Outbound Call', calleeIdNumber: callee, networkAddr: aLeg?.profile.networkAddr ?? '', ani: cidNum,
     destinationNumber: `u:${session.sessid}`, source: aLeg?.profile.source ?? 'src/switch_ivr_originate.c',
-    context: aLeg?.profile.context ?? 'default', channelName: name,
+    context: aLeg?.profile.context ?? 'default', channelName: '', rdnis: aLeg?.profile.rdnis,
   };
-  const ch = model.newChannel({ uuid, kind: 'verto', direction: 'outbound', name, profile });
+  // real verto-10/11/13: CHANNEL_OUTGOING without a name, again once mod_verto named the channel,
+  // then CHANNEL_PROGRESS (verto legs ring at once), CHANNEL_CREATE, CHANNEL_ORIGINATE
+  const ch = model.newChannel({ uuid, kind: 'verto', direction: 'outbound', name: 'N/A', profile });
   ch.sessid = session.sessid;
   ch.owner = owner;
   if (aLeg !== undefined) ch.other = { type: 'originator', channel: aLeg };
   ch.state = 'CS_NONE';
   ch.stateNumber = 1;
   model.fire('CHANNEL_OUTGOING', ch, SITES.outgoing);
+  ch.name = name;
+  profile.channelName = name;
+  model.fire('CHANNEL_OUTGOING', ch, SITES.outgoing);
+  ch.presenceId = session.user;
   ch.setVar('direction', 'outbound');
   ch.setVar('is_outbound', 'true');
   ch.setVar('uuid', ch.uuid);
@@ -320,7 +332,9 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
   for (const [k, v] of Object.entries(vars)) ch.setVar(k, v);
   if (aLeg !== undefined) ch.setVar('originator', aLeg.uuid);
   ch.setVar('verto_user', session.user);
+  ch.setVar('presence_id', session.user);
   ch.setVar('jsock_uuid_str', session.jsockUuid);
+  model.markRing(ch);
   model.setRunning(ch, 'CS_INIT');
   ch.stateNumber = 2;
   model.fire('CHANNEL_CREATE', ch, SITES.create);
@@ -335,7 +349,6 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
       callID: ch.uuid, sdp, caller_id_name: cidName, caller_id_number: cidNum,
       callee_id_name: 'Outbound Call', callee_id_number: callee, display_direction: 'outbound',
     });
-    model.markRing(ch);
     owner.progress(ch);
   }, ch);
   const timeout = Number(vars.originate_timeout ?? vars.call_timeout ?? NaN);
@@ -382,6 +395,12 @@ export function placeInboundCall(model: FreeSwitchModel, req: InboundCallRequest
     hangup: () => {
       if (ch.hungUp) return;
       ch.setVar('sip_hangup_disposition', ch.answered ? 'recv_bye' : 'recv_cancel');
+      if (ch.answered) {
+        // FreeSWITCH's 200 to the caller's BYE (real verto-13)
+        ch.setVar('sip_term_status', '200');
+        ch.setVar('proto_specific_hangup_cause', 'sip:200');
+        ch.setVar('sip_term_cause', '16');
+      }
       model.hangupChannel(ch, ch.answered ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL');
     },
     sendDtmf: (digits) => {

@@ -42,6 +42,7 @@ export class Edge {
     });
     this.calls = new CallManager(config, { matrix: this.matrix, verto: this.verto, esl: this.esl }, log);
     this.metrics = new Metrics(() => this.calls.stats(), () => this.states());
+    this.calls.onMilestone((m) => this.metrics.milestone(m));
     this.#http = config.http.enabled ? new HttpServer({ ready: () => this.ready() }, this.metrics, log) : undefined;
     const report = (peer: Peer) => (state: ConnectionState, reason: string | undefined) => {
       if (state === 'reconnecting') this.metrics.reconnects.inc({ peer });

@@ -11,6 +11,8 @@ import { checkCaller, checkDestination, type Refusal } from '../routing/policy.t
 import { parseDestination } from '../routing/numbers.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
+import { InboundCall, type InboundPorts } from './inbound-call.ts';
+import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
 import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
 import type { CallOutcome } from './hangup-causes.ts';
@@ -27,6 +29,7 @@ export interface Milestone {
 /** Counters the metrics endpoint reads. */
 export interface CallStats {
   readonly live: number;
+  readonly liveByDirection: { readonly outbound: number; readonly inbound: number };
   readonly outcomes: ReadonlyMap<string, number>;
   readonly refusals: ReadonlyMap<string, number>;
   readonly lateCandidates: number;
@@ -45,8 +48,11 @@ export class CallManager {
   readonly #verto: VertoClient;
   readonly #esl: EslClient;
   readonly #limits: UserLimits;
-  readonly #byMatrixId = new Map<string, OutboundCall>();
-  readonly #byUuid = new Map<string, OutboundCall>();
+  readonly #byMatrixId = new Map<string, OutboundCall | InboundCall>();
+  readonly #byUuid = new Map<string, OutboundCall | InboundCall>();
+  /** Inbound calls by the UUID of their trunk leg (for the caller's DTMF). */
+  readonly #byFarLeg = new Map<string, InboundCall>();
+  readonly #inboundRoutes: readonly InboundRoute[];
   /** Numbers set with !dial, per room (room configuration, not call state). */
   readonly #dialled = new Map<string, string>();
   readonly #outcomes = new Map<string, number>();
@@ -62,6 +68,7 @@ export class CallManager {
     this.#matrix = clients.matrix;
     this.#verto = clients.verto;
     this.#esl = clients.esl;
+    this.#inboundRoutes = compileInboundRoutes(config.inbound.routes);
     this.#limits = new UserLimits({
       maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
       rate: { calls: config.policy.rate_limit.calls, windowMs: config.policy.rate_limit.window_s * 1000 },
@@ -73,7 +80,9 @@ export class CallManager {
   }
 
   stats(): CallStats {
-    return { live: this.#byMatrixId.size, outcomes: this.#outcomes, refusals: this.#refusals, lateCandidates: this.#lateCandidates };
+    let inbound = 0;
+    for (const c of this.#byMatrixId.values()) if (c instanceof InboundCall) inbound += 1;
+    return { live: this.#byMatrixId.size, liveByDirection: { outbound: this.#byMatrixId.size - inbound, inbound }, outcomes: this.#outcomes, refusals: this.#refusals, lateCandidates: this.#lateCandidates };
   }
 
   start(): void {
@@ -86,7 +95,7 @@ export class CallManager {
         // FreeSWITCH has no way to change the caller ID of a bridged SIP leg
         // mid-call; the change is recorded, and the next call uses the new name.
         for (const call of this.#byMatrixId.values()) {
-          if (call.roomId === c.roomId && call.userId === c.userId) {
+          if (call instanceof OutboundCall && call.roomId === c.roomId && call.userId === c.userId) {
             call.log.info({ displayName: c.displayName }, 'caller changed display name during the call; the trunk keeps the caller ID sent at dial time');
           }
         }
@@ -104,7 +113,11 @@ export class CallManager {
     for (const off of this.#unsubscribe.splice(0)) off();
     const calls = [...this.#byMatrixId.values()];
     await Promise.allSettled(
-      calls.map((c) => c.hangup('SYSTEM_SHUTDOWN', { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' })),
+      calls.map((c) =>
+        c instanceof InboundCall
+          ? c.hangup('SYSTEM_SHUTDOWN')
+          : c.hangup('SYSTEM_SHUTDOWN', { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' }),
+      ),
     );
   }
 
@@ -126,10 +139,22 @@ export class CallManager {
     };
   }
 
-  #onCallEnded(call: OutboundCall, outcome: CallOutcome): void {
+  #inboundPorts(): InboundPorts {
+    const ports = this.#ports();
+    return {
+      sendMatrix: ports.sendMatrix,
+      notice: ports.notice,
+      verto: ports.verto,
+      ended: (call, outcome) => this.#onCallEnded(call, outcome),
+      milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'inbound', kind, at: performance.now() }),
+    };
+  }
+
+  #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
-    this.#limits.release(call.userId);
+    if (call instanceof OutboundCall) this.#limits.release(call.userId);
+    else if (call.farLegUuid !== undefined) this.#byFarLeg.delete(call.farLegUuid);
     const key = `${outcome.reason}:${outcome.cause}`;
     this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
     this.#log.info({ live: this.#byMatrixId.size }, 'calls');
@@ -140,8 +165,13 @@ export class CallManager {
       void this.#onInvite(event);
       return;
     }
-    const call = this.#byMatrixId.get(event.content.call_id);
-    if (call === undefined || call.roomId !== event.roomId) return;
+    const found = this.#byMatrixId.get(event.content.call_id);
+    if (found === undefined || found.roomId !== event.roomId) return;
+    if (found instanceof InboundCall) {
+      this.#onInboundCallEvent(found, event);
+      return;
+    }
+    const call = found;
     if (event.sender !== call.userId) return;
     switch (event.type) {
       case 'm.call.candidates':
@@ -159,6 +189,52 @@ export class CallManager {
       default:
         call.log.debug({ type: event.type }, 'call event not handled');
     }
+  }
+
+  #onInboundCallEvent(call: InboundCall, event: Exclude<CallEvent, { type: 'm.call.invite' }>): void {
+    switch (event.type) {
+      case 'm.call.answer':
+        call.onAnswer(event);
+        break;
+      case 'm.call.candidates':
+        call.onCandidates(event.sender, event.content.party_id, event.content.candidates);
+        break;
+      case 'm.call.reject':
+        call.onMatrixReject(event.content.reason);
+        break;
+      case 'm.call.hangup':
+        call.onMatrixHangup(event.sender, event.content.party_id, event.content.reason);
+        break;
+      default:
+        call.log.debug({ type: event.type }, 'call event not handled');
+    }
+  }
+
+  /** FreeSWITCH offers a call to the edge's Verto user: a trunk dialled a DID. */
+  async #onInboundInvite(params: Readonly<Record<string, unknown>>): Promise<void> {
+    const parsed = inboundFromInvite(params, this.#inboundRoutes);
+    if (!parsed.ok) {
+      this.#refusals.set(parsed.refusal, (this.#refusals.get(parsed.refusal) ?? 0) + 1);
+      this.#log.info({ callID: parsed.callId, reason: parsed.reason }, 'inbound call refused');
+      if (parsed.callId !== undefined) {
+        await this.#verto.request('verto.bye', { cause: parsed.cause, dialogParams: { callID: parsed.callId } }).catch(() => undefined);
+      }
+      return;
+    }
+    if (this.#byUuid.has(parsed.info.uuid)) return;
+    const call = new InboundCall(
+      parsed.info,
+      {
+        ringTimeoutMs: this.#config.inbound.ring_timeout_s * 1000,
+        gatheringWindowMs: this.#config.calls.gathering_window_ms,
+        dtmfBatchMs: this.#config.inbound.dtmf_batch_ms,
+      },
+      this.#inboundPorts(),
+      this.#log,
+    );
+    this.#byMatrixId.set(call.matrixCallId, call);
+    this.#byUuid.set(call.uuid, call);
+    await call.ring();
   }
 
   async #onInvite(invite: Extract<CallEvent, { type: 'm.call.invite' }>): Promise<void> {
@@ -263,11 +339,13 @@ export class CallManager {
     }
     const command = parsed.command;
     const allowed = checkCaller(this.#rules.policy, message.sender, this.#matrix.roomFacts(message.roomId, message.sender).powerLevel);
-    if (allowed && command.kind !== 'help') {
+    if (allowed && command.kind !== 'help' && command.kind !== 'hangup') {
       await reply(allowed.message);
       return;
     }
-    const call = [...this.#byMatrixId.values()].find((c) => c.roomId === message.roomId && c.userId === message.sender);
+    const mine = (c: OutboundCall | InboundCall) => c.roomId === message.roomId && (c instanceof OutboundCall ? c.userId === message.sender : c.answeredBy === message.sender);
+    const found = [...this.#byMatrixId.values()].find(mine);
+    const call = found instanceof OutboundCall ? found : undefined;
     switch (command.kind) {
       case 'help':
         await reply(COMMAND_HELP);
@@ -291,6 +369,10 @@ export class CallManager {
         return;
       }
       case 'dtmf':
+        if (found instanceof InboundCall) {
+          await reply('Touch tones toward the caller are not supported on incoming calls yet.');
+          return;
+        }
         if (call === undefined) {
           await reply('There is no call of yours in this room to send tones to.');
           return;
@@ -303,11 +385,12 @@ export class CallManager {
         }
         return;
       case 'hangup':
-        if (call === undefined) {
+        if (found === undefined) {
           await reply('There is no call of yours in this room.');
           return;
         }
-        await call.hangup('NORMAL_CLEARING', { cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined });
+        if (found instanceof InboundCall) await found.hangup('NORMAL_CLEARING');
+        else await found.hangup('NORMAL_CLEARING', { cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined });
         return;
     }
   }
@@ -315,16 +398,27 @@ export class CallManager {
   #onVertoRequest(request: ServerRequest): void {
     const callId = request.params['callID'];
     if (typeof callId !== 'string') return;
-    const call = this.#byUuid.get(callId);
+    const found = this.#byUuid.get(callId);
     const str = (k: string): string | undefined => (typeof request.params[k] === 'string' ? (request.params[k] as string) : undefined);
-    if (call === undefined) {
-      if (request.method === 'verto.invite' || request.method === 'verto.attach') {
-        // Inbound calls come with a later issue; a re-attach cannot restore media: end the leg.
-        this.#log.info({ method: request.method, callID: callId }, 'ending a Verto call the edge does not hold');
-        this.#verto.request('verto.bye', { cause: 'CALL_REJECTED', dialogParams: { callID: callId } }).catch(() => undefined);
+    if (found === undefined) {
+      if (request.method === 'verto.invite') {
+        void this.#onInboundInvite(request.params);
+      } else if (request.method === 'verto.attach') {
+        // A re-attach after a reconnect cannot restore media the edge never carried: end the leg.
+        this.#log.info({ callID: callId }, 'ending a re-attached Verto call the edge does not hold');
+        this.#verto.request('verto.bye', { cause: 'NORMAL_CLEARING', dialogParams: { callID: callId } }).catch(() => undefined);
       }
       return;
     }
+    if (found instanceof InboundCall) {
+      if (request.method === 'verto.bye') found.onVertoBye(str('cause'));
+      else if (request.method === 'verto.attach') {
+        found.log.warn('FreeSWITCH re-attached the call after a Verto reconnect; media cannot be restored, ending it');
+        void found.hangup('NORMAL_CLEARING');
+      }
+      return;
+    }
+    const call = found;
     switch (request.method) {
       case 'verto.media': {
         const sdp = str('sdp');
@@ -352,6 +446,10 @@ export class CallManager {
   /** The Verto socket dropped: FreeSWITCH has already hung up every unanswered call of the session. */
   #onVertoLost(): void {
     for (const call of [...this.#byMatrixId.values()]) {
+      if (call instanceof InboundCall) {
+        if (call.state !== 'answered') call.onVertoBye('DESTINATION_OUT_OF_ORDER');
+        continue;
+      }
       if (call.state === 'gathering' || call.state === 'dialling' || call.state === 'early_media') {
         void call.hangup('DESTINATION_OUT_OF_ORDER', { cause: 'DESTINATION_OUT_OF_ORDER', sipStatus: undefined, reason: 'unknown_error', notice: 'The call failed: the connection to the phone system was lost.' });
       }
@@ -361,9 +459,38 @@ export class CallManager {
   #onEslEvent(event: EslEvent): void {
     const uuid = event.uniqueId;
     if (uuid === undefined) return;
-    const call = this.#byUuid.get(uuid);
-    if (call === undefined) return;
     const h = (name: string) => event.headers.get(name);
+    if (event.name === 'DTMF') {
+      const digit = h('DTMF-Digit');
+      const inbound = this.#byFarLeg.get(uuid);
+      if (inbound && digit !== undefined) inbound.onFarEndDtmf(digit);
+      return;
+    }
+    if (event.name === 'CHANNEL_BRIDGE') {
+      // Inbound: the trunk leg is the A leg; its bridge event names the edge's leg as the other one.
+      const other = h('Other-Leg-Unique-ID');
+      const inbound = other === undefined ? undefined : this.#byUuid.get(other);
+      if (inbound instanceof InboundCall) {
+        inbound.onBridged(uuid);
+        this.#byFarLeg.set(uuid, inbound);
+        return;
+      }
+    }
+    const found = this.#byUuid.get(uuid);
+    if (found === undefined) return;
+    if (found instanceof InboundCall) {
+      if (event.name === 'CHANNEL_BRIDGE') {
+        const far = h('Other-Leg-Unique-ID');
+        if (far) {
+          found.onBridged(far);
+          this.#byFarLeg.set(far, found);
+        }
+      } else if (event.name === 'CHANNEL_HANGUP_COMPLETE') {
+        found.onVertoBye(h('Hangup-Cause'));
+      }
+      return;
+    }
+    const call = found;
     switch (event.name) {
       case 'CHANNEL_BRIDGE': {
         const other = h('Other-Leg-Unique-ID') ?? h('Bridge-B-Unique-ID');

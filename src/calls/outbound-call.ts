@@ -27,7 +27,17 @@ export interface CallPorts {
 }
 
 /** Points in a call's set-up whose distances the metrics measure. */
-export type MilestoneKind = 'matrix_invite_received' | 'verto_invite_sent' | 'verto_answer_received' | 'matrix_answer_sent';
+export type MilestoneKind =
+  // outbound (Matrix -> SIP)
+  | 'matrix_invite_received'
+  | 'verto_invite_sent'
+  | 'verto_answer_received'
+  | 'matrix_answer_sent'
+  // inbound (SIP -> Matrix)
+  | 'verto_invite_received'
+  | 'matrix_invite_sent'
+  | 'matrix_answer_received'
+  | 'verto_answer_sent';
 
 export interface OutboundCallSettings {
   readonly destination: Destination;

@@ -1,21 +1,45 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallStats } from '../calls/call-manager.ts';
+import { SetupLatency, type MilestoneLike } from './setup-latency.ts';
 
-/** Prometheus metrics, on a registry of this edge's own (no global state). */
+export type Direction = 'outbound' | 'inbound';
+const DIRECTIONS: readonly Direction[] = ['outbound', 'inbound'];
+
+/** What the call manager counts (its `stats()`). */
+export interface CallCounts {
+  readonly live: number;
+  /** Live calls per direction, when the call manager counts them; otherwise every live call is outbound. */
+  readonly liveByDirection?: Readonly<Record<Direction, number>>;
+  /** Ended calls by `${reason}:${cause}`. */
+  readonly outcomes: ReadonlyMap<string, number>;
+  readonly refusals: ReadonlyMap<string, number>;
+  readonly lateCandidates: number;
+}
+
+/**
+ * Prometheus metrics, on a registry of this edge's own (no global state).
+ * Every name starts with mse_; the process metrics (CPU, memory, event-loop
+ * delay: mse_process_nodejs_eventloop_lag_*) come from prom-client.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
   readonly connectionUp: Gauge<'peer'>;
   readonly reconnects: Counter<'peer'>;
+  readonly #setupLatency: SetupLatency;
 
-  constructor(calls: () => CallStats, peers: () => Record<string, string>) {
+  constructor(calls: () => CallCounts, peers: () => Record<string, string>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mse_process_' });
     new Gauge({
       name: 'mse_calls_live',
-      help: 'Calls in progress',
+      help: 'Calls in progress, by direction',
+      labelNames: ['direction'],
       registers: [this.registry],
       collect() {
-        this.set(calls().live);
+        const stats = calls();
+        for (const direction of DIRECTIONS) {
+          const n = stats.liveByDirection?.[direction] ?? (direction === 'outbound' ? stats.live : 0);
+          this.set({ direction }, n);
+        }
       },
     });
     new Gauge({
@@ -59,6 +83,12 @@ export class Metrics {
       },
     });
     this.reconnects = new Counter({ name: 'mse_reconnects_total', help: 'Connections lost and re-attempted', labelNames: ['peer'], registers: [this.registry] });
+    this.#setupLatency = new SetupLatency(this.registry);
+  }
+
+  /** A call set-up milestone (CallManager.onMilestone): feeds mse_setup_latency_seconds. */
+  milestone(m: MilestoneLike): void {
+    this.#setupLatency.observe(m);
   }
 
   render(): Promise<string> {

@@ -87,3 +87,65 @@ export class WeriftCaller {
     await this.pc.close();
   }
 }
+
+/**
+ * A Matrix device answering a call the way matrix-js-sdk does: applies the
+ * invite's offer to werift (which checks it), answers with its own SDP,
+ * then trickles its candidates and end-of-candidates.
+ */
+export class WeriftCallee {
+  readonly pc = new RTCPeerConnection({ iceUseIpv4: true, iceUseIpv6: false });
+  readonly trickled: Json[] = [];
+  readonly hs: HomeserverSimulator;
+  readonly userId: string;
+  readonly roomId: string;
+  readonly partyId: string;
+
+  constructor(hs: HomeserverSimulator, userId: string, roomId: string, partyId: string) {
+    this.hs = hs;
+    this.userId = userId;
+    this.roomId = roomId;
+    this.partyId = partyId;
+  }
+
+  send(callId: string, type: string, content: Json): string {
+    return this.hs.sendEvent(this.userId, this.roomId, type, { call_id: callId, party_id: this.partyId, version: '1', ...content } as never);
+  }
+
+  /** Answer the invite; resolves once the answer and every candidate were sent. */
+  async answer(invite: Json, opts: { endOfCandidates?: boolean } = {}): Promise<void> {
+    const content = invite['content'] as Json;
+    const callId = content['call_id'] as string;
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: (content['offer'] as { sdp: string }).sdp });
+    const queue: Array<Json | undefined> = [];
+    let answered = false;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const flush = () => {
+      while (answered && queue.length > 0) {
+        const c = queue.shift();
+        if (c === undefined) {
+          if (opts.endOfCandidates !== false) this.send(callId, 'm.call.candidates', { candidates: [{ candidate: '' }] });
+          done();
+        } else {
+          this.trickled.push(c);
+          this.send(callId, 'm.call.candidates', { candidates: [c] });
+        }
+      }
+    };
+    this.pc.onIceCandidate.subscribe((c) => {
+      queue.push(c ? (c.toJSON() as unknown as Json) : undefined);
+      flush();
+    });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    this.send(callId, 'm.call.answer', { answer: { type: 'answer', sdp: answer.sdp } });
+    answered = true;
+    flush();
+    await finished;
+  }
+
+  async close(): Promise<void> {
+    await this.pc.close();
+  }
+}

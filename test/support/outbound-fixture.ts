@@ -27,6 +27,9 @@ export class OutboundFixture {
   roomId = '';
   readonly callers: WeriftCaller[] = [];
   #seq = 0;
+  #config: Record<string, unknown> = {};
+  #name = '';
+  #restarts = 0;
 
   static async start(options: FixtureOptions): Promise<OutboundFixture> {
     const f = new OutboundFixture();
@@ -36,10 +39,23 @@ export class OutboundFixture {
     f.httpPort = await freePort();
     const config = { ...edgeConfig(f.fs, f.mx, { httpPort: f.httpPort }), ...options.config } as Record<string, Json>;
     config['esl'] = { ...config['esl'], port: f.tap.port };
-    f.edge = new EdgeProcess(writeConfig(config), options.name);
-    await pollUntil(async () => (await httpGet(`http://127.0.0.1:${f.httpPort}/readyz`)).status === 200, 'edge ready', 15_000);
+    f.#config = config;
+    f.#name = options.name;
+    await f.#startEdge(options.name);
     f.roomId = await f.dmWith(f.mx.aliceId);
     return f;
+  }
+
+  async #startEdge(name: string): Promise<void> {
+    this.edge = new EdgeProcess(writeConfig(this.#config), name);
+    await pollUntil(async () => (await httpGet(`http://127.0.0.1:${this.httpPort}/readyz`)).status === 200, 'edge ready', 15_000);
+  }
+
+  /** Stop the edge (SIGTERM, exit 0) and start it again with some config sections replaced. */
+  async restartEdge(sections: Record<string, unknown>): Promise<void> {
+    expect(await this.edge.stop()).toBe(0);
+    this.#config = { ...this.#config, ...sections };
+    await this.#startEdge(`${this.#name}-${++this.#restarts}`);
   }
 
   /** A DM between the user and the edge; resolves when the edge has joined. */
@@ -107,8 +123,10 @@ export class OutboundFixture {
   }
 
   async liveCalls(): Promise<number> {
-    const m = /^mse_calls_live (\d+)$/m.exec((await httpGet(`http://127.0.0.1:${this.httpPort}/metrics`)).text);
-    return m ? Number(m[1]) : -1;
+    // mse_calls_live, with or without a direction label: the sum of its samples.
+    const text = (await httpGet(`http://127.0.0.1:${this.httpPort}/metrics`)).text;
+    const samples = [...text.matchAll(/^mse_calls_live(?:\{[^}]*\})? (\d+)$/gm)].map((m) => Number(m[1]));
+    return samples.length === 0 ? -1 : samples.reduce((a, b) => a + b, 0);
   }
 
   async metrics(): Promise<string> {

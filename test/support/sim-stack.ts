@@ -26,6 +26,8 @@ export interface StackOptions {
   readonly vertoPassword?: string;
   readonly eslPort?: number;
   readonly vertoPort?: number;
+  /** Pre-processor variables over the shipped vars-matrix-sip-edge.xml (e.g. mse_inbound_enabled). */
+  readonly dialplanOverrides?: Readonly<Record<string, string>>;
 }
 
 /** Every call-level request the Verto server received, in order (what the edge sent over the wire). */
@@ -33,6 +35,8 @@ export interface VertoRecord {
   readonly method: 'invite' | 'answer' | 'bye' | 'dtmf' | 'modify' | 'reattach';
   readonly callId: string;
   readonly invite?: VertoInviteRequest;
+  /** The answer SDP of a client verto.answer. */
+  readonly sdp?: string;
   readonly cause?: string | undefined;
 }
 
@@ -46,7 +50,7 @@ function recordingBackend(model: FreeSwitchModel, record: VertoRecord[]): VertoB
       return model.invite(req);
     },
     answer: (sessid, callId, sdp) => {
-      record.push({ method: 'answer', callId });
+      record.push({ method: 'answer', callId, sdp });
       return model.answer(sessid, callId, sdp);
     },
     bye: (sessid, callId, cause, causeCode) => {
@@ -121,6 +125,7 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
   const dialplan = loadShippedDialplan({
     env: { MSE_ESL_PASSWORD: eslPassword, MSE_VERTO_PASSWORD: vertoPassword },
     apis: { verto_contact: (user: string) => model?.vertoContact(user) },
+    overrides: options.dialplanOverrides ?? {},
   });
   const modelOptions: FreeSwitchModelOptions = {
     dialplan,

@@ -24,6 +24,18 @@ export interface RunOptions {
 type Done = () => void;
 
 /** Executes actions in order; when they run out the channel hangs up NORMAL_CLEARING (unless standalone). */
+const EXPORTED = new WeakMap<Channel, Map<string, string>>();
+
+/** The variables a channel exported (export app), with their values, for the legs it originates. */
+export function exportedValues(ch: Channel): Map<string, string> {
+  let m = EXPORTED.get(ch);
+  if (m === undefined) {
+    m = new Map();
+    EXPORTED.set(ch, m);
+  }
+  return m;
+}
+
 export function runDialplan(host: AppHost, ch: Channel, actions: readonly { app: string; data: string }[], opts: RunOptions = {}): void {
   const model = host.model;
   let index = 0;
@@ -72,8 +84,24 @@ function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, 
   ch.onHangupDuringApp = () => complete();
 
   switch (app) {
+    case 'export': {
+      // switch_channel_export_variable: the name joins export_vars (copied to
+      // legs this channel originates), and the value is set here unless nolocal:.
+      const nolocal = data.startsWith('nolocal:');
+      const body = nolocal ? data.slice('nolocal:'.length) : data;
+      const eq = body.indexOf('=');
+      if (eq > 0) {
+        const name = body.slice(0, eq);
+        const value = body.slice(eq + 1);
+        exportedValues(ch).set(name, value);
+        const list = (ch.getVar('export_vars') ?? '').split(',').filter((n) => n !== '' && n !== name);
+        ch.setVar('export_vars', [...list, name].join(','));
+        if (!nolocal) ch.setVar(name, value);
+      }
+      finish();
+      return;
+    }
     case 'set':
-    case 'export':
     case 'set_profile_var': {
       const eq = data.indexOf('=');
       if (eq > 0) ch.setVar(data.slice(0, eq), data.slice(eq + 1));

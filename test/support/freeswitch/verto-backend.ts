@@ -2,6 +2,7 @@
 // Verto client (verto.invite -> dialplan), calls toward a Verto client
 // (bridge/originate to a logged-in user), detach on socket loss, and calls
 // from the SIP trunk into the public context.
+import { exportedValues } from './dialplan-apps.ts';
 import { randomUUID } from 'node:crypto';
 import type { VertoCallResult, VertoCallSink, VertoInviteRequest } from './contract.ts';
 import type { Channel, CallerProfile } from './channel.ts';
@@ -330,6 +331,8 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
   ch.setVar('session_id', model.nextSessionId());
   ch.setVar('channel_name', name);
   for (const [k, v] of Object.entries(vars)) ch.setVar(k, v);
+  // Variables the A leg exported travel to the leg it originates (switch_ivr_originate).
+  if (aLeg !== undefined) for (const [k, v] of exportedValues(aLeg)) ch.setVar(k, v);
   if (aLeg !== undefined) ch.setVar('originator', aLeg.uuid);
   ch.setVar('verto_user', session.user);
   ch.setVar('presence_id', session.user);
@@ -345,9 +348,13 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
   ch.setVar('verto_local_sdp', sdp);
   model.schedule(0, () => {
     if (ch.hungUp) return;
+    // mod_verto adds every verto_h_* channel variable as a top-level key of
+    // the params (verto.md §5; clients read e.g. params.verto_h_primaryCallID).
+    const headers = Object.fromEntries([...ch.variables].filter(([k]) => k.startsWith('verto_h_')));
     session.sink?.invite(ch.uuid, {
       callID: ch.uuid, sdp, caller_id_name: cidName, caller_id_number: cidNum,
       callee_id_name: 'Outbound Call', callee_id_number: callee, display_direction: 'outbound',
+      ...headers,
     });
     owner.progress(ch);
   }, ch);

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log/logger.ts';
+import type { CallEvent } from '../matrix/call-events.ts';
+import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
+import { checkClientSdp } from '../sdp/offer.ts';
+import { sdpForMatrix } from '../sdp/for-matrix.ts';
+import type { CallOutcome } from './hangup-causes.ts';
+import type { MilestoneKind } from './outbound-call.ts';
+
+/**
+ * The states of an inbound call (SIP -> Matrix):
+ *
+ *   ringing    m.call.invite sent to the room; devices may answer
+ *   answering  the first m.call.answer won (select_answer sent); its
+ *              trickled candidates are being coalesced
+ *   answered   verto.answer sent with the complete answer
+ *   ended      both sides told; timers cleared
+ */
+export type InboundState = 'ringing' | 'answering' | 'answered' | 'ended';
+
+const TRANSITIONS: Readonly<Record<InboundState, readonly InboundState[]>> = {
+  ringing: ['answering', 'ended'],
+  answering: ['answered', 'ended'],
+  answered: ['ended'],
+  ended: [],
+};
+
+export interface InboundCallInfo {
+  /** FreeSWITCH's UUID of the leg toward the edge (= the Verto callID). */
+  readonly uuid: string;
+  readonly roomId: string;
+  readonly did: string;
+  readonly callerNumber: string;
+  readonly callerName: string | undefined;
+  readonly offerSdp: string;
+  readonly invitee: string | undefined;
+  readonly dtmfNotices: boolean;
+}
+
+export interface InboundSettings {
+  readonly ringTimeoutMs: number;
+  readonly gatheringWindowMs: number;
+  readonly dtmfBatchMs: number;
+}
+
+export interface InboundPorts {
+  sendMatrix(roomId: string, type: string, content: Record<string, unknown>): Promise<void>;
+  notice(roomId: string, text: string): Promise<void>;
+  verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
+  ended(call: InboundCall, outcome: CallOutcome): void;
+  milestone(call: InboundCall, kind: MilestoneKind): void;
+}
+
+type Answer = Extract<CallEvent, { type: 'm.call.answer' }>;
+
+/** One SIP -> Matrix call: owns its state, timers and logger. */
+export class InboundCall {
+  readonly matrixCallId = `mse${Date.now()}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  readonly partyId = randomUUID().replace(/-/g, '').slice(0, 12);
+  readonly uuid: string;
+  readonly roomId: string;
+  readonly log: Logger;
+  readonly #info: InboundCallInfo;
+  readonly #settings: InboundSettings;
+  readonly #ports: InboundPorts;
+  #state: InboundState = 'ringing';
+  #offerForMatrix = '';
+  #winner: { userId: string; partyId: string | undefined; sdp: string } | undefined;
+  /** Candidates per (user, party) until an answer is chosen. */
+  readonly #candidates = new Map<string, TrickledCandidate[]>();
+  #ringTimer: NodeJS.Timeout | undefined;
+  #gatherTimer: NodeJS.Timeout | undefined;
+  #dtmfTimer: NodeJS.Timeout | undefined;
+  #dtmfDigits = '';
+  #farLegUuid: string | undefined;
+
+  constructor(info: InboundCallInfo, settings: InboundSettings, ports: InboundPorts, log: Logger) {
+    this.#info = info;
+    this.#settings = settings;
+    this.#ports = ports;
+    this.uuid = info.uuid;
+    this.roomId = info.roomId;
+    this.log = log.child({ call: this.matrixCallId, room: info.roomId, uuid: info.uuid, direction: 'inbound', did: info.did });
+  }
+
+  get state(): InboundState {
+    return this.#state;
+  }
+
+  /** The user whose device answered (for commands such as !hangup). */
+  get answeredBy(): string | undefined {
+    return this.#winner?.userId;
+  }
+
+  get farLegUuid(): string | undefined {
+    return this.#farLegUuid;
+  }
+
+  #move(to: InboundState): boolean {
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      this.log.warn({ from: this.#state, to }, 'ignored an event that does not fit the call state');
+      return false;
+    }
+    this.#state = to;
+    return true;
+  }
+
+  #common(): Record<string, unknown> {
+    return { call_id: this.matrixCallId, party_id: this.partyId, version: '1' };
+  }
+
+  /** Ring the room: a notice naming the caller, then m.call.invite (v1, lifetime = ring timeout). */
+  async ring(): Promise<void> {
+    this.#ports.milestone(this, 'verto_invite_received');
+    const { sdp, streamMetadata } = sdpForMatrix(this.#info.offerSdp);
+    this.#offerForMatrix = sdp;
+    this.#ringTimer = setTimeout(() => this.#noAnswer(), this.#settings.ringTimeoutMs);
+    const who = this.#info.callerName && this.#info.callerName !== this.#info.callerNumber ? `${this.#info.callerName} (${this.#info.callerNumber})` : this.#info.callerNumber;
+    try {
+      const inviting = this.#ports.sendMatrix(this.roomId, 'm.call.invite', {
+        ...this.#common(),
+        lifetime: this.#settings.ringTimeoutMs,
+        offer: { type: 'offer', sdp },
+        sdp_stream_metadata: streamMetadata,
+        ...(this.#info.invitee === undefined ? {} : { invitee: this.#info.invitee }),
+      });
+      this.#ports.milestone(this, 'matrix_invite_sent');
+      await inviting;
+      await this.#ports.notice(this.roomId, `Incoming call from ${who} to ${this.#info.did}`);
+      this.log.info({ caller: this.#info.callerNumber }, 'ringing the room');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'could not ring the room');
+      await this.#end('NORMAL_TEMPORARY_FAILURE', 'NORMAL_TEMPORARY_FAILURE', undefined);
+    }
+  }
+
+  /** A device answered. The first one wins; later ones are told by select_answer. */
+  onAnswer(answer: Answer): void {
+    if (this.#state !== 'ringing') {
+      this.log.info({ from: answer.sender, party: answer.content.party_id, state: this.#state }, 'a later answer lost to the first one');
+      return;
+    }
+    if (this.#info.invitee !== undefined && answer.sender !== this.#info.invitee) {
+      this.log.warn({ from: answer.sender }, 'ignored an answer from a user the call was not for');
+      return;
+    }
+    const check = checkClientSdp(answer.content.answer.sdp);
+    if (!check.ok) {
+      this.log.warn({ from: answer.sender, reason: check.reason }, 'ignored an answer with an unusable SDP');
+      return;
+    }
+    this.#move('answering');
+    this.#ports.milestone(this, 'matrix_answer_received');
+    clearTimeout(this.#ringTimer);
+    this.#ringTimer = undefined;
+    this.#winner = { userId: answer.sender, partyId: answer.content.party_id, sdp: answer.content.answer.sdp };
+    this.log.info({ by: answer.sender, party: answer.content.party_id }, 'answered in Matrix');
+    void this.#ports
+      .sendMatrix(this.roomId, 'm.call.select_answer', { ...this.#common(), selected_party_id: answer.content.party_id ?? '' })
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not send m.call.select_answer'));
+    const own = this.#candidates.get(this.#key(answer.sender, answer.content.party_id)) ?? [];
+    if (/^a=end-of-candidates\r?$/m.test(answer.content.answer.sdp) || own.some(isEndOfCandidates)) {
+      void this.#sendAnswer('complete');
+      return;
+    }
+    this.#gatherTimer = setTimeout(() => void this.#sendAnswer('gathering window closed'), this.#settings.gatheringWindowMs);
+  }
+
+  onCandidates(sender: string, partyId: string | undefined, candidates: readonly TrickledCandidate[]): void {
+    const key = this.#key(sender, partyId);
+    if (this.#state === 'ringing') {
+      this.#candidates.set(key, [...(this.#candidates.get(key) ?? []), ...candidates]);
+      return;
+    }
+    if (this.#state !== 'answering' || this.#winner === undefined || key !== this.#key(this.#winner.userId, this.#winner.partyId)) return;
+    this.#candidates.set(key, [...(this.#candidates.get(key) ?? []), ...candidates]);
+    if (candidates.some(isEndOfCandidates)) void this.#sendAnswer('end-of-candidates');
+  }
+
+  #key(userId: string, partyId: string | undefined): string {
+    return `${userId}|${partyId ?? ''}`;
+  }
+
+  async #sendAnswer(trigger: string): Promise<void> {
+    if (this.#state !== 'answering' || this.#winner === undefined) return;
+    clearTimeout(this.#gatherTimer);
+    this.#gatherTimer = undefined;
+    const candidates = this.#candidates.get(this.#key(this.#winner.userId, this.#winner.partyId)) ?? [];
+    const merged = mergeCandidates(this.#winner.sdp, candidates, trigger !== 'gathering window closed');
+    this.#move('answered');
+    try {
+      const answering = this.#ports.verto('verto.answer', { sdp: merged.sdp, dialogParams: { callID: this.uuid } });
+      this.#ports.milestone(this, 'verto_answer_sent');
+      await answering;
+      this.log.info({ trigger, candidatesAdded: merged.added }, 'verto.answer sent');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'verto.answer failed');
+      await this.#end('NORMAL_TEMPORARY_FAILURE', 'NORMAL_TEMPORARY_FAILURE', 'The call could not be connected.');
+    }
+  }
+
+  /** m.call.reject from a device, or a hangup while ringing (busy when it says so). */
+  onMatrixReject(reason: string | undefined): void {
+    if (this.#state === 'ended') return;
+    if (this.#state === 'ringing') {
+      const busy = reason === 'user_busy';
+      void this.#end(busy ? 'USER_BUSY' : 'CALL_REJECTED', busy ? 'user_busy' : 'CALL_REJECTED', undefined, false);
+      return;
+    }
+    void this.#end('NORMAL_CLEARING', 'NORMAL_CLEARING', undefined, false);
+  }
+
+  /** m.call.hangup from the answering device (or from a device while ringing). */
+  onMatrixHangup(sender: string, partyId: string | undefined, reason: string | undefined): void {
+    if (this.#state === 'ringing') {
+      this.onMatrixReject(reason);
+      return;
+    }
+    if (this.#winner && this.#key(sender, partyId) !== this.#key(this.#winner.userId, this.#winner.partyId)) return;
+    void this.#end('NORMAL_CLEARING', 'NORMAL_CLEARING', undefined, false);
+  }
+
+  /** FreeSWITCH ended the leg (the caller hung up, or the trunk went away). */
+  onVertoBye(cause: string | undefined): void {
+    if (this.#state === 'ended') return;
+    this.#finish({ cause: cause ?? 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined }, true, this.#state === 'ringing' ? 'The caller hung up.' : undefined);
+  }
+
+  /** ESL: the leg toward the edge is bridged to the trunk leg. */
+  onBridged(farLegUuid: string): void {
+    this.#farLegUuid = farLegUuid;
+  }
+
+  /** ESL DTMF from the trunk side: batched into one notice per burst. */
+  onFarEndDtmf(digit: string): void {
+    if (!this.#info.dtmfNotices || this.#state === 'ended' || !/^[0-9*#A-D]$/.test(digit)) return;
+    this.#dtmfDigits += digit;
+    clearTimeout(this.#dtmfTimer);
+    this.#dtmfTimer = setTimeout(() => this.#flushDtmf(), this.#settings.dtmfBatchMs);
+  }
+
+  #flushDtmf(): void {
+    clearTimeout(this.#dtmfTimer);
+    this.#dtmfTimer = undefined;
+    if (this.#dtmfDigits === '') return;
+    const digits = this.#dtmfDigits;
+    this.#dtmfDigits = '';
+    void this.#ports.notice(this.roomId, `The caller pressed ${digits}`).catch((err: Error) => this.log.warn({ err: err.message }, 'could not post DTMF'));
+  }
+
+  /** End from the edge (command, shutdown). */
+  async hangup(vertoCause: string): Promise<void> {
+    await this.#end(vertoCause, vertoCause, undefined);
+  }
+
+  #noAnswer(): void {
+    this.#ringTimer = undefined;
+    if (this.#state !== 'ringing') return;
+    this.log.info('nobody answered in Matrix');
+    void this.#end('NO_ANSWER', 'NO_ANSWER', 'Missed call.', true, 'invite_timeout');
+  }
+
+  async #end(vertoCause: string, cause: string, notice: string | undefined, tellMatrix = true, matrixReason = 'user_hangup'): Promise<void> {
+    if (this.#state === 'ended') return;
+    this.#finish({ cause, sipStatus: undefined, reason: matrixReason === 'invite_timeout' ? 'invite_timeout' : cause === 'USER_BUSY' || cause === 'user_busy' ? 'user_busy' : 'user_hangup', notice }, tellMatrix, notice);
+    try {
+      await this.#ports.verto('verto.bye', { cause: vertoCause === 'user_busy' ? 'USER_BUSY' : vertoCause, dialogParams: { callID: this.uuid } });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'verto.bye failed; FreeSWITCH ends the leg when the socket goes');
+    }
+  }
+
+  #finish(outcome: CallOutcome, tellMatrix: boolean, notice: string | undefined): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    clearTimeout(this.#ringTimer);
+    clearTimeout(this.#gatherTimer);
+    this.#ringTimer = this.#gatherTimer = undefined;
+    this.#flushDtmf();
+    this.log.info({ cause: outcome.cause, reason: outcome.reason }, 'call ended');
+    if (tellMatrix) {
+      void this.#ports
+        .sendMatrix(this.roomId, 'm.call.hangup', { ...this.#common(), reason: outcome.reason })
+        .then(() => (notice === undefined ? undefined : this.#ports.notice(this.roomId, notice)))
+        .catch((err: Error) => this.log.error({ err: err.message }, 'could not tell Matrix the call ended'));
+    }
+    this.#ports.ended(this, outcome);
+  }
+}

@@ -222,8 +222,16 @@ export class CallManager {
       return;
     }
     if (this.#byUuid.has(parsed.info.uuid)) return;
+    let roomId: string;
+    try {
+      roomId = 'room' in parsed.target ? parsed.target.room : await this.#matrix.directRoomWith(parsed.target.user);
+    } catch (err) {
+      this.#log.error({ callID: parsed.info.uuid, err: (err as Error).message }, 'no room to ring');
+      await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: parsed.info.uuid } }).catch(() => undefined);
+      return;
+    }
     const call = new InboundCall(
-      parsed.info,
+      { ...parsed.info, roomId },
       {
         ringTimeoutMs: this.#config.inbound.ring_timeout_s * 1000,
         gatheringWindowMs: this.#config.calls.gathering_window_ms,

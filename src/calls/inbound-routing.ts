@@ -4,7 +4,8 @@ import type { InboundCallInfo } from './inbound-call.ts';
 /** One DID -> room route, compiled from `inbound.routes`. */
 export interface InboundRoute {
   readonly matches: (e164: string) => boolean;
-  readonly room: string;
+  /** A room that rings, or a user rung in the edge's DM with them. */
+  readonly target: { readonly room: string } | { readonly user: string };
   readonly invitee: string | undefined;
   readonly dtmfNotices: boolean;
 }
@@ -14,8 +15,8 @@ export function compileInboundRoutes(routes: EdgeConfig['inbound']['routes']): I
     const re = r.did.startsWith('/') ? new RegExp(r.did.slice(1, -1)) : undefined;
     return {
       matches: re ? (n: string) => re.test(n) : (n: string) => n === r.did,
-      room: r.room,
-      invitee: r.invitee,
+      target: r.room !== undefined ? { room: r.room } : { user: r.user ?? '' },
+      invitee: r.invitee ?? r.user,
       dtmfNotices: r.dtmf_notices,
     };
   });
@@ -27,7 +28,7 @@ const DIGITS = /^\+?[0-9]{2,15}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}$/;
 
 export type InboundParse =
-  | { readonly ok: true; readonly info: InboundCallInfo }
+  | { readonly ok: true; readonly info: Omit<InboundCallInfo, 'roomId'>; readonly target: InboundRoute['target'] }
   | { readonly ok: false; readonly callId: string | undefined; readonly reason: string; readonly refusal: string; readonly cause: string };
 
 function str(params: Readonly<Record<string, unknown>>, key: string): string | undefined {
@@ -65,6 +66,7 @@ export function inboundFromInvite(params: Readonly<Record<string, unknown>>, rou
   const callerName = nameRaw !== undefined && NAME.test(nameRaw) ? nameRaw : undefined;
   return {
     ok: true,
-    info: { uuid: callId, roomId: route.room, did, callerNumber, callerName, offerSdp: sdp, invitee: route.invitee, dtmfNotices: route.dtmfNotices },
+    target: route.target,
+    info: { uuid: callId, did, callerNumber, callerName, offerSdp: sdp, invitee: route.invitee, dtmfNotices: route.dtmfNotices },
   };
 }

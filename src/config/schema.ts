@@ -198,13 +198,16 @@ export const inboundSchema = z
             (s) => /^\+[1-9][0-9]{1,14}$/.test(s) || /^\/.{1,200}\/$/.test(s) && (() => { try { new RegExp(s.slice(1, -1)); return true; } catch { return false; } })(),
             { error: 'must be an E.164 number (+4930123456) or a /regular expression/' },
           ),
-          room: roomId,
-          /** Users invited by the ring (Matrix `invitee`); none = anyone in the room may answer. */
+          /** The room that rings. */
+          room: roomId.optional(),
+          /** Or a user: the edge rings them in its DM with them, creating it when there is none. */
+          user: z.string().regex(/^@[^:\s]+:[^\s]+$/, { error: 'must be a Matrix user ID' }).optional(),
+          /** Only this user may answer (Matrix `invitee`); none = anyone in the room may answer. */
           invitee: z.string().regex(/^@[^:\s]+:[^\s]+$/, { error: 'must be a Matrix user ID' }).optional(),
           /** Post DTMF from the caller in the room (IVR, door phones). */
           dtmf_notices: z.boolean({ error: 'must be true or false' }).default(false),
-        }),
-        { error: 'must be a list of {did, room}' },
+        }).refine((r) => (r.room === undefined) !== (r.user === undefined), { error: 'give either room or user', path: ['room'] }),
+        { error: 'must be a list of {did, room} or {did, user}' },
       )
       .default([]),
     /** How long Matrix rings (the invite's lifetime); then the trunk gets NO_ANSWER (480). */

@@ -134,6 +134,26 @@ export class MatrixBot {
     await withDeadline(this.#requireClient().joinRoom(roomId), this.#options.requestTimeoutMs, 'join');
   }
 
+  /**
+   * The edge's DM with a user: a joined room of two where the other member
+   * is that user (joined or invited), else a new one (is_direct, invited).
+   */
+  async directRoomWith(userId: string): Promise<string> {
+    const client = this.#requireClient();
+    for (const room of client.getRooms()) {
+      if (room.getMyMembership() !== 'join') continue;
+      const others = room.getMembers().filter((m) => m.userId !== this.#options.userId && (m.membership === 'join' || m.membership === 'invite'));
+      if (others.length === 1 && others[0]?.userId === userId) return room.roomId;
+    }
+    const created = await withDeadline(
+      client.createRoom({ is_direct: true, invite: [userId], preset: 'trusted_private_chat' as never }),
+      this.#options.requestTimeoutMs,
+      'createRoom',
+    );
+    this.#log.info({ room: created.room_id, user: userId }, 'created a DM to ring');
+    return created.room_id;
+  }
+
   /** What the room says about a user and itself: power level, display name, linked number. */
   roomFacts(roomId: string, userId: string): RoomFacts {
     const room = this.#client?.getRoom(roomId) ?? null;

@@ -10,7 +10,7 @@ import { pollUntil } from '../support/wait.ts';
 // asserted on the wire: the Verto requests FreeSWITCH received, the cause
 // (and so the SIP answer) of the trunk leg, the Matrix events in the room.
 
-const DID = { reception: '+49301234561', doors: '+49301234562', unrouted: '+49301234569', foreign: '+4940555000' } as const;
+const DID = { reception: '+49301234561', doors: '+49301234562', alice: '+49301234563', unrouted: '+49301234569', foreign: '+4940555000' } as const;
 
 let f: OutboundFixture;
 let doorsRoom: string;
@@ -45,6 +45,7 @@ beforeAll(async () => {
       routes: [
         { did: DID.reception, room: f.roomId },
         { did: DID.doors, room: doorsRoom, dtmf_notices: true },
+        { did: DID.alice, user: f.mx.aliceId },
       ],
       ring_timeout_s: 5,
       dtmf_batch_ms: 300,
@@ -94,6 +95,15 @@ describe('a DID rings the mapped room', () => {
     handle.hangup();
     const hangup = await f.waitEvent((e) => e['type'] === 'm.call.hangup' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId, 8_000, doorsRoom);
     expect(content(hangup)['reason']).toBe('user_hangup');
+  });
+});
+
+describe('a DID routed to a user', () => {
+  it('rings the user in the edge\'s DM with them, with invitee set', async () => {
+    const { handle, invite } = await dial(DID.alice, f.roomId);
+    expect(content(invite)['invitee']).toBe(f.mx.aliceId);
+    handle.hangup();
+    await f.waitEvent((e) => e['type'] === 'm.call.hangup' && content(e)['call_id'] === content(invite)['call_id']);
   });
 });
 

@@ -77,6 +77,8 @@ describe('config', () => {
     ['YAML syntax error', 'esl:\n  host: [unclosed\n', '(line'],
     ['empty file', '', '(top level): the config file is empty'],
     ['a list instead of a mapping', '- a\n- b\n', '(top level)'],
+    ['inbound route with neither room nor user', mutate((c) => (c.inbound = { routes: [{ did: '+4930123456' }] })), 'inbound.routes[0].room: give either room or user'],
+    ['inbound route with a bad did', mutate((c) => (c.inbound = { routes: [{ did: '030 123', room: '!r:x' }] })), 'inbound.routes[0].did: must be an E.164 number'],
     ['duplicate key', 'esl:\n  port: 1\n  port: 2\n', 'invalid YAML'],
   ];
 

@@ -2,7 +2,7 @@
 // outbound call end to end, and what each side saw. Run: npm run demo
 import { EdgeProcess, runCli, writeConfig } from '../test/support/edge-process.ts';
 import { edgeConfig, startFreeSwitch, startMatrix } from '../test/support/sim-stack.ts';
-import { WeriftCaller } from '../test/support/matrix-caller.ts';
+import { WeriftCallee, WeriftCaller } from '../test/support/matrix-caller.ts';
 import { freePort, httpGet } from '../test/support/net.ts';
 import { pollUntil, waitUntil } from '../test/support/wait.ts';
 import { WireTap } from '../test/support/wire-tap.ts';
@@ -11,13 +11,15 @@ type Json = Record<string, unknown>;
 const say = (side: string, text: string) => process.stdout.write(`${side.padEnd(10)} ${text}\n`);
 const content = (e: Json) => e['content'] as Json;
 
-const fs = await startFreeSwitch({ farEnd: { default: { kind: 'answer', ringMs: 300 } } });
+const fs = await startFreeSwitch({ farEnd: { default: { kind: 'answer', ringMs: 300 } }, dialplanOverrides: { mse_inbound_enabled: 'true' } });
 const mx = await startMatrix();
 const tap = await WireTap.start({ host: '127.0.0.1', port: fs.eslPort });
 const httpPort = await freePort();
 const config = edgeConfig(fs, mx, { httpPort }) as Record<string, Json>;
 config['esl'] = { ...config['esl'], port: tap.port };
 config['log'] = { level: 'info' };
+// Calls to +49 30 1234561 ring Alice in her DM with the edge; her caller's touch tones are shown.
+config['inbound'] = { routes: [{ did: '+49301234561', user: mx.aliceId, dtmf_notices: true }], ring_timeout_s: 30, dtmf_batch_ms: 500 };
 const configPath = writeConfig(config);
 say('demo', `FreeSWITCH simulator: ESL 127.0.0.1:${fs.eslPort}, Verto ws://127.0.0.1:${fs.vertoPort}; homeserver ${mx.hs.url}`);
 
@@ -72,6 +74,33 @@ try {
   await pollUntil(() => fs.model.channels().length === 0, 'channels gone', 5_000);
   say('freeswitch', 'no channel left');
   await caller.close();
+
+  say('demo', '--- inbound: the trunk calls +49 30 1234561 ---');
+  const trunk = fs.model.placeInboundCall({ did: '49301234561', callerNumber: '+4917012345678', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
+  say('freeswitch', 'INVITE from the trunk; the public context bridges it to the edge\'s Verto user');
+  const ring = await mx.hs.waitForEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.invite' && e['sender'] === mx.edgeUserId, 10_000);
+  say('matrix', `edge:  m.call.invite to ${String(content(ring)['invitee'])}, lifetime ${String(content(ring)['lifetime'])} ms`);
+  await pollUntil(() => notices().some((n) => n.startsWith('Incoming call')), 'caller notice', 5_000);
+  say('matrix', `edge:  ${notices().find((n) => n.startsWith('Incoming call')) ?? ''}`);
+  const device = new WeriftCallee(mx.hs, mx.aliceId, roomId, 'ALICEPHONE');
+  const answerMark = fs.vertoRecord.length;
+  await device.answer(ring);
+  say('matrix', `alice: m.call.answer from her werift device, ${device.trickled.length} trickled candidate(s), end-of-candidates`);
+  await pollUntil(() => fs.vertoRecord.slice(answerMark).some((r) => r.method === 'answer'), 'verto.answer', 5_000);
+  say('verto', 'verto.answer (the device\'s SDP with its candidates coalesced)');
+  const select = await mx.hs.waitForEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.select_answer', 5_000);
+  say('matrix', `edge:  m.call.select_answer ${String(content(select)['selected_party_id'])}`);
+  await pollUntil(() => fs.model.channel(trunk.uuid)?.answered === true, 'trunk answered', 5_000);
+  say('freeswitch', 'the trunk leg is answered and bridged');
+  trunk.sendDtmf('42#');
+  await pollUntil(() => notices().some((n) => n.startsWith('The caller pressed')), 'DTMF notice', 5_000);
+  say('matrix', `edge:  ${notices().find((n) => n.startsWith('The caller pressed')) ?? ''}`);
+  trunk.hangup();
+  const inHangup = await mx.hs.waitForEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && content(e)['call_id'] === content(ring)['call_id'], 5_000);
+  say('matrix', `edge:  m.call.hangup reason ${String(content(inHangup)['reason'])} (the caller hung up)`);
+  await device.close();
+  await pollUntil(() => fs.model.channels().length === 0, 'channels gone', 5_000);
+  say('freeswitch', 'no channel left');
   exitCode = 0;
 } catch (err) {
   say('demo', `FAILED: ${(err as Error).message}`);

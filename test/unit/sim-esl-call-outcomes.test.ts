@@ -58,10 +58,10 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { file: 'verto-14-trunk-486-busy', farEnd: { kind: 'reject', sipStatus: 486 }, bye: 'USER_BUSY/17' },
-  { file: 'verto-15-trunk-180-then-480', farEnd: { kind: 'reject', sipStatus: 480, ringMs: 5 }, bye: 'NORMAL_CLEARING/16' },
+  { file: 'verto-15-trunk-180-then-480', farEnd: { kind: 'reject', sipStatus: 480, ringMs: 50 }, bye: 'NORMAL_CLEARING/16' },
   { file: 'verto-16-trunk-404-not-found', farEnd: { kind: 'reject', sipStatus: 404 }, bye: 'UNALLOCATED_NUMBER/1' },
   { file: 'verto-17-trunk-503-service-unavailable', farEnd: { kind: 'reject', sipStatus: 503 }, bye: 'NORMAL_TEMPORARY_FAILURE/41' },
-  { file: 'verto-18-trunk-180-then-603-decline', farEnd: { kind: 'reject', sipStatus: 603, ringMs: 5 }, bye: 'CALL_REJECTED/21' },
+  { file: 'verto-18-trunk-180-then-603-decline', farEnd: { kind: 'reject', sipStatus: 603, ringMs: 50 }, bye: 'CALL_REJECTED/21' },
   { file: 'verto-19-trunk-rings-no-answer-timeout', farEnd: { kind: 'no-answer' }, options: { originateTimeoutMs: 20 }, bye: 'NORMAL_CLEARING/16' },
   { file: 'verto-20-client-bye-while-trunk-rings', farEnd: { kind: 'no-answer' }, then: 'client-bye' },
   { file: 'verto-21-bridged-uuid-send-dtmf-uuid-kill', farEnd: { kind: 'answer' }, then: 'kill-sip', bye: 'NORMAL_CLEARING/16' },

@@ -77,6 +77,7 @@ describe('a DID rings the mapped room', () => {
     await second.answer(invite);
     const select = await f.waitEvent((e) => e['type'] === 'm.call.select_answer' && content(e)['call_id'] === callId, 8_000, doorsRoom);
     expect(content(select)['selected_party_id']).toBe('DEVICEA');
+    expect(f.events((e) => e['type'] === 'm.call.select_answer' && content(e)['call_id'] === callId, doorsRoom)).toHaveLength(1);
 
     await pollUntil(() => f.fs.vertoRecord.slice(vertoBefore).some((r) => r.method === 'answer'), 'verto.answer');
     const answers = f.fs.vertoRecord.slice(vertoBefore).filter((r) => r.method === 'answer');

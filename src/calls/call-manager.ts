@@ -17,6 +17,7 @@ import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
 import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
 import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
+import { reconcile } from './reconcile.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -58,6 +59,8 @@ export class CallManager {
   readonly #outcomes = new Map<string, number>();
   readonly #refusals = new Map<string, number>();
   #lateCandidates = 0;
+  /** Reconciliation runs once per ESL connection, when Matrix is up too. */
+  #reconciled = false;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #milestones = new Listeners<[Milestone]>();
 
@@ -105,7 +108,41 @@ export class CallManager {
         if (state === 'reconnecting') this.#onVertoLost();
       }),
       this.#esl.onEvent((e) => this.#onEslEvent(e)),
+      this.#esl.onState((state) => {
+        if (state !== 'connected') this.#reconciled = false;
+        void this.#maybeReconcile();
+      }),
+      this.#matrix.onState(() => void this.#maybeReconcile()),
     );
+  }
+
+  /**
+   * After ESL (re)connects: hang up FreeSWITCH channels of the edge that no
+   * call holds (a previous run crashed or was killed), telling their rooms;
+   * and end answered calls whose channel vanished while ESL was away.
+   */
+  async #maybeReconcile(): Promise<void> {
+    if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
+    this.#reconciled = true;
+    try {
+      const { orphans, present } = await reconcile({ esl: (c) => this.#esl.api(c), knows: (uuid) => this.#byUuid.has(uuid) }, this.#log);
+      for (const o of orphans) {
+        if (o.roomId === undefined || o.matrixCallId === undefined) continue;
+        await this.#matrix
+          .sendEvent(o.roomId, 'm.call.hangup', { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' })
+          .then(() => this.#matrix.sendNotice(o.roomId ?? '', 'The call was cut off: the phone bridge restarted.'))
+          .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not tell Matrix about an orphaned call'));
+      }
+      for (const call of [...this.#byMatrixId.values()]) {
+        if (present.has(call.uuid) || call.state !== 'answered') continue;
+        call.log.warn('the FreeSWITCH channel of this call is gone (events lost while ESL was away)');
+        if (call instanceof InboundCall) call.onVertoBye('NORMAL_CLEARING');
+        else call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+      }
+    } catch (err) {
+      this.#reconciled = false;
+      this.#log.warn({ err: (err as Error).message }, 'reconciliation failed; retried at the next connection');
+    }
   }
 
   /** Hang up every live call (both sides told) and stop listening. */

@@ -164,6 +164,11 @@ export class OutboundCall {
             mse_caller_id_number: callerId.number,
             mse_caller_id_name: callerId.name,
             mse_call_timeout: String(ringTimeoutS),
+            // Not read by the dialplan: they tie the channel to the Matrix call,
+            // so a restarted edge can end it on both sides (calls/reconcile.ts).
+            mse_matrix_call_id: this.matrixCallId,
+            mse_room_id: this.roomId,
+            mse_party_id: this.partyId,
           },
         },
       })

@@ -21,7 +21,7 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const DTMF = /^[0-9*#A-Da-d]{1,64}$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Variable values: printable ASCII without space and without characters FreeSWITCH expands or splits on. */
-const VARIABLE_VALUE = /^[A-Za-z0-9+@._:\-/=]{0,256}$/;
+const VARIABLE_VALUE = /^[A-Za-z0-9+@._:\-/=!]{0,256}$/;
 const CAUSE = /^[A-Z][A-Z_]{1,40}$/;
 const API_COMMAND = /^[a-z][a-z0-9_]{0,40}$/;
 const EVENT_NAME = /^[A-Z][A-Z0-9_]{1,40}$/;

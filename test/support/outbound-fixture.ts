@@ -5,7 +5,7 @@ import { EdgeProcess, writeConfig } from './edge-process.ts';
 import { edgeConfig, startFreeSwitch, startMatrix, type FreeSwitchStack, type MatrixStack, type StackOptions, type VertoRecord } from './sim-stack.ts';
 import { WeriftCaller } from './matrix-caller.ts';
 import { freePort, httpGet } from './net.ts';
-import { pollUntil } from './wait.ts';
+import { pollUntil, waitUntil } from './wait.ts';
 import { WireTap } from './wire-tap.ts';
 
 export type Json = Record<string, unknown>;
@@ -49,6 +49,14 @@ export class OutboundFixture {
   async #startEdge(name: string): Promise<void> {
     this.edge = new EdgeProcess(writeConfig(this.#config), name);
     await pollUntil(async () => (await httpGet(`http://127.0.0.1:${this.httpPort}/readyz`)).status === 200, 'edge ready', 15_000);
+  }
+
+  /** Kill the edge with SIGKILL (a crash: nothing is cleaned up), then start a new one. */
+  async crashAndRestartEdge(): Promise<void> {
+    this.edge.child.kill('SIGKILL');
+    await waitUntil(this.edge, () => this.edge.exitCode !== undefined, 'edge killed', 5_000);
+    await this.edge.stop();
+    await this.#startEdge(`${this.#name}-${++this.#restarts}`);
   }
 
   /** Stop the edge (SIGTERM, exit 0) and start it again with some config sections replaced. */

@@ -86,12 +86,15 @@ describe('outbound call', () => {
     expect(params.sdp).toContain(`a=${SRFLX}`);
     expect(params.sdp).toContain('a=end-of-candidates');
     expect(params.dialogParams.callID).toBe(h.call.uuid);
-    expect(params.dialogParams.userVariables).toEqual({
+    expect(params.dialogParams.userVariables).toMatchObject({
       mse_destination: '+4930123456',
       mse_gateway: 'example_trunk',
       mse_caller_id_number: '+4930999',
       mse_caller_id_name: 'Alice',
       mse_call_timeout: '60',
+      mse_matrix_call_id: 'c1',
+      mse_room_id: '!room:example.org',
+      mse_party_id: h.call.partyId,
     });
     expect(vi.getTimerCount()).toBe(1); // only the lifetime guard is left
   });

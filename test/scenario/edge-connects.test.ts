@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('the edge process against the simulators', () => {
-  it('connects to ESL, Verto and the homeserver, survives an ESL restart, and stops cleanly on SIGTERM', async () => {
+  it('connects to ESL, Verto and the homeserver, survives ESL and Verto restarts (same sessid), and stops cleanly on SIGTERM', async () => {
     const httpPort = await freePort();
     const edge = new EdgeProcess(writeConfig(config({ httpPort })), 'connects');
     const readyz = `http://127.0.0.1:${httpPort}/readyz`;
@@ -60,8 +60,16 @@ describe('the edge process against the simulators', () => {
       await fs.restartEsl();
       await waitUntil(tap, () => tap.sent.slice(before).some((s) => SUBSCRIBE.test(s)), 'ESL re-subscription', 15_000);
       await pollUntil(async () => (await httpGet(readyz)).status === 200, '/readyz 200 after reconnect', 10_000);
+      // Kill Verto: the edge logs in again with the same sessid (so FreeSWITCH would re-attach answered calls).
+      const sessid = fs.verto.liveSessions()[0];
+      expect(sessid).toBeDefined();
+      await fs.killVerto();
+      await pollUntil(async () => (await httpGet(readyz)).status === 503, '/readyz 503 after Verto loss', 10_000);
+      await fs.restartVerto();
+      await pollUntil(() => fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
+      expect(fs.verto.liveSessions()).toEqual([sessid]);
+      await pollUntil(async () => (await httpGet(readyz)).status === 200, '/readyz 200 after Verto reconnect', 10_000);
       expect(edge.exitCode).toBeUndefined();
-      expect(edge.child.pid).toBeDefined();
     } finally {
       const code = await edge.stop();
       expect(code).toBe(0);

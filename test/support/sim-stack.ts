@@ -77,8 +77,11 @@ export interface FreeSwitchStack {
   readonly vertoRecord: VertoRecord[];
   esl: EslServer;
   eslPort: number;
-  readonly verto: VertoServer;
+  verto: VertoServer;
   readonly vertoPort: number;
+  /** Stop the Verto server only; start it again on the same port. */
+  killVerto(): Promise<void>;
+  restartVerto(): Promise<void>;
   /** Stop the ESL server only (the model and Verto keep running). */
   killEsl(): Promise<void>;
   /** Start the ESL server again on the same port. */
@@ -140,12 +143,14 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
   let esl = new EslServer(m, { password: eslPassword });
   const eslPort = await esl.listen(options.eslPort ?? 0, '127.0.0.1');
   const vertoRecord: VertoRecord[] = [];
-  const verto = await VertoServer.start({
-    backend: recordingBackend(m, vertoRecord),
-    directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
-    port: options.vertoPort ?? 0,
-    eventFlushMs: 5,
-  });
+  const startVerto = (port: number) =>
+    VertoServer.start({
+      backend: recordingBackend(m, vertoRecord),
+      directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
+      port,
+      eventFlushMs: 5,
+    });
+  const verto = await startVerto(options.vertoPort ?? 0);
   const stack: FreeSwitchStack = {
     model: m,
     vertoRecord,
@@ -161,8 +166,14 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
       await esl.listen(stack.eslPort, '127.0.0.1');
       stack.esl = esl;
     },
+    async killVerto() {
+      await stack.verto.close();
+    },
+    async restartVerto() {
+      stack.verto = await startVerto(stack.vertoPort);
+    },
     async stop() {
-      await Promise.allSettled([stack.esl.close(), verto.close()]);
+      await Promise.allSettled([stack.esl.close(), stack.verto.close()]);
       m.stop();
     },
   };

@@ -24,7 +24,7 @@ const HOP_BY_START = new Map(HOPS.map((h) => [h.from, h]));
 const HOP_BY_END = new Map(HOPS.map((h) => [h.to, h]));
 
 /** Fine buckets: the edge's own work on a hop is well under a millisecond. */
-export const SETUP_LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const SETUP_LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Hops started and not finished are forgotten past this many (a call that ended half-way never finishes its hop). */
 const MAX_OPEN_HOPS = 20_000;

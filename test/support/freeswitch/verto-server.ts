@@ -28,6 +28,8 @@ export interface VertoServerOptions {
   readonly nextEventSequence?: () => number;
   /** Largest accepted frame (libks: 1 000 000 bytes). */
   readonly maxPayload?: number;
+  /** Called with every text frame as it is received and just before it is written (the benchmark timestamps them). */
+  readonly onFrame?: (direction: 'received' | 'sent', text: string) => void;
 }
 
 export class VertoServer {
@@ -54,7 +56,9 @@ export class VertoServer {
     wss.on('connection', (ws) => {
       const session = new VertoSession(host, {
         send: (text) => {
-          if (ws.readyState === ws.OPEN) ws.send(text);
+          if (ws.readyState !== ws.OPEN) return;
+          options.onFrame?.('sent', text);
+          ws.send(text);
         },
         close: (code) => {
           if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code);
@@ -62,7 +66,10 @@ export class VertoServer {
       });
       this.#sockets.set(ws, session);
       ws.on('message', (data, isBinary) => {
-        if (!isBinary) session.onFrame(rawText(data));
+        if (isBinary) return;
+        const text = rawText(data);
+        options.onFrame?.('received', text);
+        session.onFrame(text);
       });
       ws.on('close', () => {
         this.#sockets.delete(ws);

@@ -4,6 +4,7 @@ import { AppservicePusher } from './appservice.ts';
 import { callAppservice } from './as-client.ts';
 import type { HsContext } from './context.ts';
 import { Faults, type FaultSpec } from './faults.ts';
+import { legacyEvent } from './format.ts';
 import { limitFor, type HomeserverSimulatorOptions } from './options.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { Recorder } from './recorder.ts';
@@ -57,7 +58,10 @@ export async function startHomeserverSimulator(options: HomeserverSimulatorOptio
     requestTimeoutMs: options.appserviceTimeoutMs ?? 10_000,
   };
   const pushers = appservices.map((reg) => new AppservicePusher(store, reg, pusherOpts));
+  const onStored = options.onEventStored;
+  let reported = store.events.length;
   const unsubscribe = store.notifier.subscribe(() => {
+    if (onStored !== undefined) while (reported < store.events.length) onStored(legacyEvent(store.events[reported++]!));
     for (const p of pushers) p.onNewEvents();
   });
   const abort = new AbortController();

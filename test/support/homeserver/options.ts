@@ -1,6 +1,7 @@
 // Options of startHomeserverSimulator and their defaults.
 import type { AppserviceApi } from './as-client.ts';
 import type { RateLimit } from './ratelimit.ts';
+import type { JsonObject } from './types.ts';
 
 export interface SimulatorUser {
   readonly localpart: string;
@@ -39,6 +40,11 @@ export interface HomeserverSimulatorOptions {
   readonly duplicateJoinQuirk?: boolean;
   /** Upper bound for a /sync long-poll. Default 60000. */
   readonly maxSyncTimeoutMs?: number;
+  /**
+   * Called synchronously as each event is stored, before any client sees it,
+   * with the event as events() returns it (the benchmark timestamps arrivals).
+   */
+  readonly onEventStored?: (event: JsonObject) => void;
 }
 
 export const SYNAPSE_MESSAGE_LIMIT: RateLimit = { perSecond: 0.2, burst: 10 };

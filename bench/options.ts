@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Call set-ups started per second. */
+  readonly rate: number;
+  /** The first calls (JIT warm-up) are left out of the latency figures. */
+  readonly warmupCalls: number;
+  /** Seconds during which new calls are started. */
+  readonly durationS: number;
+  /** Seconds an answered call stays up before the Matrix side hangs up. */
+  readonly holdS: number;
+  /** Most calls in flight (set up or live) at once; a call due while at the cap is skipped and counted. */
+  readonly concurrency: number;
+  /** Far-end ring time before 200 OK, ms. */
+  readonly ringMs: number;
+  /** The edge's log level (its JSON lines go to test-logs/bench.edge.log). */
+  readonly logLevel: string;
+  /** The edge's /sync long-poll timeout, ms. */
+  readonly syncTimeoutMs: number;
+  /** Write a V8 CPU profile of the edge to test-logs/ (node --cpu-prof). */
+  readonly cpuProf: boolean;
+  /** Extra node options for the edge process (e.g. V8 heap flags), space-separated. */
+  readonly nodeArgs: readonly string[];
+}
+
+export const USAGE = `npm run bench -- [options]
+
+  --rate <n>          call set-ups started per second (default 100)
+  --duration <s>      seconds during which calls are started (default 20)
+  --hold <s>          seconds each answered call stays up (default 22)
+  --concurrency <n>   most calls in flight at once (default 2500)
+  --warmup <n>        first calls left out of the latency figures (default 100)
+  --ring-ms <ms>      far-end ring time before it answers (default 0)
+  --log-level <lvl>   the edge's pino level (default info)
+  --sync-timeout <ms> the edge's /sync long-poll timeout (default 30000)
+  --cpu-prof          write a CPU profile of the edge to test-logs/ (node --cpu-prof)
+  --node-args=<a b>   extra node options for the edge process, e.g. --node-args="--max-semi-space-size=2"
+  -h, --help          this text
+`;
+
+function positive(name: string, text: string | undefined, fallback: number, min = 0): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min} (got ${text})`);
+  return n;
+}
+
+/** The options, or undefined when --help was asked for. Throws on a bad flag. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      hold: { type: 'string' },
+      concurrency: { type: 'string' },
+      warmup: { type: 'string' },
+      'ring-ms': { type: 'string' },
+      'log-level': { type: 'string' },
+      'sync-timeout': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'node-args': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return undefined;
+  return {
+    rate: positive('rate', values.rate, 100, 0.1),
+    durationS: positive('duration', values.duration, 20, 0.1),
+    holdS: positive('hold', values.hold, 22),
+    concurrency: Math.floor(positive('concurrency', values.concurrency, 2500, 1)),
+    warmupCalls: Math.floor(positive('warmup', values.warmup, 100)),
+    ringMs: positive('ring-ms', values['ring-ms'], 0),
+    logLevel: values['log-level'] ?? 'info',
+    syncTimeoutMs: Math.floor(positive('sync-timeout', values['sync-timeout'], 30_000, 1_000)),
+    cpuProf: values['cpu-prof'] === true,
+    nodeArgs: (values['node-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
+  };
+}

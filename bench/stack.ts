@@ -1,0 +1,65 @@
+// The simulators for the benchmark: the same FreeSWITCH (shipped dialplan and
+// directory, ESL + mod_verto over one channel model) and homeserver the
+// scenario tests use, without the tests' request recording, and with the two
+// hooks the benchmark timestamps the edge's hops with: the Verto server's
+// frames (received / sent) and the homeserver's stored events.
+import { FreeSwitchModel } from '../test/support/freeswitch/channel-model.ts';
+import { EslServer } from '../test/support/freeswitch/esl-server.ts';
+import { loadShippedDialplan } from '../test/support/freeswitch/shipped-config.ts';
+import { VertoDirectory } from '../test/support/freeswitch/verto-directory.ts';
+import { VertoServer } from '../test/support/freeswitch/verto-server.ts';
+import { startHomeserverSimulator, type HomeserverSimulator } from '../test/support/homeserver/index.ts';
+import type { JsonObject } from '../test/support/homeserver/types.ts';
+import { DOMAIN, shippedEdgeUser } from '../test/support/sim-stack.ts';
+import { TEST_SECRETS } from '../test/support/secrets.ts';
+
+export interface BenchStackHooks {
+  readonly onVertoFrame: (direction: 'received' | 'sent', text: string) => void;
+  readonly onEventStored: (event: JsonObject) => void;
+}
+
+export interface BenchStack {
+  readonly hs: HomeserverSimulator;
+  readonly model: FreeSwitchModel;
+  readonly eslPort: number;
+  readonly vertoPort: number;
+  readonly edgeUserId: string;
+  readonly edgeToken: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(hooks: BenchStackHooks, farEndRingMs: number): Promise<BenchStack> {
+  const model = new FreeSwitchModel({
+    dialplan: loadShippedDialplan({ env: { MSE_ESL_PASSWORD: TEST_SECRETS.eslPassword, MSE_VERTO_PASSWORD: TEST_SECRETS.vertoPassword } }),
+    domain: DOMAIN,
+    vertoProfile: 'matrix-sip-edge',
+    gateways: { example_trunk: { profile: 'external' } },
+    originateTimeoutMs: 60_000,
+    farEnd: { default: { kind: 'answer', ringMs: farEndRingMs } },
+  });
+  const esl = new EslServer(model, { password: TEST_SECRETS.eslPassword });
+  const eslPort = await esl.listen(0, '127.0.0.1');
+  const verto = await VertoServer.start({
+    backend: model,
+    directory: new VertoDirectory([shippedEdgeUser(TEST_SECRETS.vertoPassword)]),
+    port: 0,
+    // mod_verto's event queue is read every 50 ms; 1 ms keeps the simulator out of the measurement.
+    eventFlushMs: 1,
+    onFrame: hooks.onVertoFrame,
+  });
+  // Synapse's rate limits off: one bench user places many calls a second.
+  const hs = await startHomeserverSimulator({ rateLimits: false, serverName: 'localhost', onEventStored: hooks.onEventStored });
+  const edge = hs.registerUser('edge', { password: TEST_SECRETS.matrixPassword, displayname: 'Phone' });
+  return {
+    hs,
+    model,
+    eslPort,
+    vertoPort: verto.port,
+    edgeUserId: edge.userId,
+    edgeToken: edge.accessToken,
+    async stop() {
+      await Promise.allSettled([esl.close(), verto.close(), hs.stop()]);
+      model.stop();
+    },
+  };
+}

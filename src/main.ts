@@ -5,6 +5,7 @@ import { ConfigError } from './config/errors.ts';
 import { loadConfigFile, type EdgeConfig } from './config/load.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { Edge } from './edge.ts';
+import { redactUrl } from './net/redact-url.ts';
 import { formatProbe, runChecks } from './check.ts';
 
 const EXIT_CHECK_FAILED = 1;
@@ -76,7 +77,7 @@ async function run(configPath: string): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  log.info({ version: version(), esl: `${config.esl.host}:${config.esl.port}`, matrix: config.matrix.homeserver_url }, 'starting');
+  log.info({ version: version(), esl: `${config.esl.host}:${config.esl.port}`, matrix: redactUrl(config.matrix.homeserver_url) }, 'starting');
   try {
     await edge.start();
   } catch (err) {

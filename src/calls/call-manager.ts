@@ -54,6 +54,8 @@ export class CallManager {
   /** Inbound calls by the UUID of their trunk leg (for the caller's DTMF). */
   readonly #byFarLeg = new Map<string, InboundCall>();
   readonly #inboundRoutes: readonly InboundRoute[];
+  /** Inbound legs accepted but not ringing yet (their DM is being found or created); true once FreeSWITCH ended one. */
+  readonly #pendingInbound = new Map<string, boolean>();
   /** Numbers set with !dial, per room (room configuration, not call state). */
   readonly #dialled = new Map<string, string>();
   readonly #outcomes = new Map<string, number>();
@@ -125,11 +127,15 @@ export class CallManager {
     if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
     this.#reconciled = true;
     try {
-      const { orphans, present } = await reconcile({ esl: (c) => this.#esl.api(c), knows: (uuid) => this.#byUuid.has(uuid) }, this.#log);
+      const { orphans, present } = await reconcile({ esl: (c) => this.#esl.api(c), knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) }, this.#log);
       for (const o of orphans) {
         if (o.roomId === undefined || o.matrixCallId === undefined) continue;
         await this.#matrix
-          .sendEvent(o.roomId, 'm.call.hangup', { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' })
+          .sendEvent(
+            o.roomId,
+            'm.call.hangup',
+            o.version === '0' ? { call_id: o.matrixCallId, version: 0, reason: 'unknown_error' } : { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' },
+          )
           .then(() => this.#matrix.sendNotice(o.roomId ?? '', 'The call was cut off: the phone bridge restarted.'))
           .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not tell Matrix about an orphaned call'));
       }
@@ -182,6 +188,7 @@ export class CallManager {
       sendMatrix: ports.sendMatrix,
       notice: ports.notice,
       verto: ports.verto,
+      esl: ports.esl,
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
       milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'inbound', kind, at: performance.now() }),
     };
@@ -237,7 +244,7 @@ export class CallManager {
         call.onCandidates(event.sender, event.content.party_id, event.content.candidates);
         break;
       case 'm.call.reject':
-        call.onMatrixReject(event.content.reason);
+        call.onMatrixReject(event.sender, event.content.reason);
         break;
       case 'm.call.hangup':
         call.onMatrixHangup(event.sender, event.content.party_id, event.content.reason);
@@ -258,13 +265,22 @@ export class CallManager {
       }
       return;
     }
-    if (this.#byUuid.has(parsed.info.uuid)) return;
+    const uuid = parsed.info.uuid;
+    if (this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid)) return;
     let roomId: string;
+    this.#pendingInbound.set(uuid, false);
     try {
       roomId = 'room' in parsed.target ? parsed.target.room : await this.#matrix.directRoomWith(parsed.target.user);
     } catch (err) {
-      this.#log.error({ callID: parsed.info.uuid, err: (err as Error).message }, 'no room to ring');
-      await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: parsed.info.uuid } }).catch(() => undefined);
+      this.#pendingInbound.delete(uuid);
+      this.#log.error({ callID: uuid, err: (err as Error).message }, 'no room to ring');
+      await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: uuid } }).catch(() => undefined);
+      return;
+    }
+    const endedMeanwhile = this.#pendingInbound.get(uuid) === true;
+    this.#pendingInbound.delete(uuid);
+    if (endedMeanwhile) {
+      this.#log.info({ callID: uuid }, 'the caller hung up before the room could ring');
       return;
     }
     const call = new InboundCall(
@@ -446,8 +462,16 @@ export class CallManager {
     const found = this.#byUuid.get(callId);
     const str = (k: string): string | undefined => (typeof request.params[k] === 'string' ? (request.params[k] as string) : undefined);
     if (found === undefined) {
+      if (this.#pendingInbound.has(callId)) {
+        if (request.method === 'verto.bye') this.#pendingInbound.set(callId, true);
+        return;
+      }
       if (request.method === 'verto.invite') {
         void this.#onInboundInvite(request.params);
+      } else if (request.method === 'verto.media' || request.method === 'verto.answer') {
+        // A call the edge gave up on (e.g. its verto.invite timed out) was answered after all: end it.
+        this.#log.warn({ method: request.method, callID: callId }, 'ending a Verto call the edge no longer holds');
+        this.#verto.request('verto.bye', { cause: 'NORMAL_CLEARING', dialogParams: { callID: callId } }).catch(() => undefined);
       } else if (request.method === 'verto.attach') {
         // A re-attach after a reconnect cannot restore media the edge never carried: end the leg.
         this.#log.info({ callID: callId }, 'ending a re-attached Verto call the edge does not hold');
@@ -521,6 +545,7 @@ export class CallManager {
         return;
       }
     }
+    if (event.name === 'CHANNEL_HANGUP_COMPLETE' && this.#pendingInbound.has(uuid)) this.#pendingInbound.set(uuid, true);
     const found = this.#byUuid.get(uuid);
     if (found === undefined) return;
     if (found instanceof InboundCall) {

@@ -4,7 +4,9 @@ import type { CallEvent } from '../matrix/call-events.ts';
 import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
 import { checkClientSdp } from '../sdp/offer.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
-import type { CallOutcome } from './hangup-causes.ts';
+import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
+import type { ApiCommand } from '../esl/commands.ts';
+import { uuidKill } from '../esl/commands.ts';
 import type { MilestoneKind } from './outbound-call.ts';
 
 /**
@@ -47,6 +49,7 @@ export interface InboundPorts {
   sendMatrix(roomId: string, type: string, content: Record<string, unknown>): Promise<void>;
   notice(roomId: string, text: string): Promise<void>;
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
+  esl(command: ApiCommand): Promise<string>;
   ended(call: InboundCall, outcome: CallOutcome): void;
   milestone(call: InboundCall, kind: MilestoneKind): void;
 }
@@ -73,6 +76,8 @@ export class InboundCall {
   #dtmfTimer: NodeJS.Timeout | undefined;
   #dtmfDigits = '';
   #farLegUuid: string | undefined;
+  #matrixChain: Promise<void> = Promise.resolve();
+  #told: Promise<void> = Promise.resolve();
 
   constructor(info: InboundCallInfo, settings: InboundSettings, ports: InboundPorts, log: Logger) {
     this.#info = info;
@@ -117,7 +122,7 @@ export class InboundCall {
     this.#ringTimer = setTimeout(() => this.#noAnswer(), this.#settings.ringTimeoutMs);
     const who = this.#info.callerName && this.#info.callerName !== this.#info.callerNumber ? `${this.#info.callerName} (${this.#info.callerNumber})` : this.#info.callerNumber;
     try {
-      const inviting = this.#ports.sendMatrix(this.roomId, 'm.call.invite', {
+      const inviting = this.#sendMatrix('m.call.invite', {
         ...this.#common(),
         lifetime: this.#settings.ringTimeoutMs,
         offer: { type: 'offer', sdp },
@@ -126,7 +131,7 @@ export class InboundCall {
       });
       this.#ports.milestone(this, 'matrix_invite_sent');
       await inviting;
-      await this.#ports.notice(this.roomId, `Incoming call from ${who} to ${this.#info.did}`);
+      await this.#chainNotice(`Incoming call from ${who} to ${this.#info.did}`);
       this.log.info({ caller: this.#info.callerNumber }, 'ringing the room');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not ring the room');
@@ -155,9 +160,12 @@ export class InboundCall {
     this.#ringTimer = undefined;
     this.#winner = { userId: answer.sender, partyId: answer.content.party_id, sdp: answer.content.answer.sdp };
     this.log.info({ by: answer.sender, party: answer.content.party_id }, 'answered in Matrix');
-    void this.#ports
-      .sendMatrix(this.roomId, 'm.call.select_answer', { ...this.#common(), selected_party_id: answer.content.party_id ?? '' })
-      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not send m.call.select_answer'));
+    // As matrix-js-sdk does: select_answer only names an answer that has a party_id (v1).
+    if (answer.content.party_id !== undefined) {
+      void this.#sendMatrix('m.call.select_answer', { ...this.#common(), selected_party_id: answer.content.party_id }).catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'could not send m.call.select_answer'),
+      );
+    }
     const own = this.#candidates.get(this.#key(answer.sender, answer.content.party_id)) ?? [];
     if (/^a=end-of-candidates\r?$/m.test(answer.content.answer.sdp) || own.some(isEndOfCandidates)) {
       void this.#sendAnswer('complete');
@@ -200,8 +208,12 @@ export class InboundCall {
   }
 
   /** m.call.reject from a device, or a hangup while ringing (busy when it says so). */
-  onMatrixReject(reason: string | undefined): void {
+  onMatrixReject(sender: string, reason: string | undefined): void {
     if (this.#state === 'ended') return;
+    if (this.#info.invitee !== undefined && sender !== this.#info.invitee) {
+      this.log.warn({ from: sender }, 'ignored a rejection from a user the call was not for');
+      return;
+    }
     if (this.#state === 'ringing') {
       const busy = reason === 'user_busy';
       void this.#end(busy ? 'USER_BUSY' : 'CALL_REJECTED', busy ? 'user_busy' : 'CALL_REJECTED', undefined, false);
@@ -213,7 +225,7 @@ export class InboundCall {
   /** m.call.hangup from the answering device (or from a device while ringing). */
   onMatrixHangup(sender: string, partyId: string | undefined, reason: string | undefined): void {
     if (this.#state === 'ringing') {
-      this.onMatrixReject(reason);
+      this.onMatrixReject(sender, reason);
       return;
     }
     if (this.#winner && this.#key(sender, partyId) !== this.#key(this.#winner.userId, this.#winner.partyId)) return;
@@ -223,7 +235,9 @@ export class InboundCall {
   /** FreeSWITCH ended the leg (the caller hung up, or the trunk went away). */
   onVertoBye(cause: string | undefined): void {
     if (this.#state === 'ended') return;
-    this.#finish({ cause: cause ?? 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined }, true, this.#state === 'ringing' ? 'The caller hung up.' : undefined);
+    const c = cause ?? 'NORMAL_CLEARING';
+    const reason: MatrixHangupReason = c === 'NORMAL_CLEARING' || c === 'ORIGINATOR_CANCEL' ? 'user_hangup' : CAUSE_TABLE[c]?.reason ?? 'unknown_error';
+    this.#finish({ cause: c, sipStatus: undefined, reason, notice: undefined }, true, this.#state === 'ringing' ? 'The caller hung up.' : undefined);
   }
 
   /** ESL: the leg toward the edge is bridged to the trunk leg. */
@@ -245,12 +259,26 @@ export class InboundCall {
     if (this.#dtmfDigits === '') return;
     const digits = this.#dtmfDigits;
     this.#dtmfDigits = '';
-    void this.#ports.notice(this.roomId, `The caller pressed ${digits}`).catch((err: Error) => this.log.warn({ err: err.message }, 'could not post DTMF'));
+    void this.#chainNotice(`The caller pressed ${digits}`).catch((err: Error) => this.log.warn({ err: err.message }, 'could not post DTMF'));
+  }
+
+  /** Matrix sends of this call go out one after the other, in order. */
+  #sendMatrix(type: string, content: Record<string, unknown>): Promise<void> {
+    const next = this.#matrixChain.then(() => this.#ports.sendMatrix(this.roomId, type, content));
+    this.#matrixChain = next.catch(() => undefined);
+    return next;
+  }
+
+  #chainNotice(text: string): Promise<void> {
+    const next = this.#matrixChain.then(() => this.#ports.notice(this.roomId, text));
+    this.#matrixChain = next.catch(() => undefined);
+    return next;
   }
 
   /** End from the edge (command, shutdown). */
   async hangup(vertoCause: string): Promise<void> {
     await this.#end(vertoCause, vertoCause, undefined);
+    await this.#told;
   }
 
   #noAnswer(): void {
@@ -262,11 +290,15 @@ export class InboundCall {
 
   async #end(vertoCause: string, cause: string, notice: string | undefined, tellMatrix = true, matrixReason = 'user_hangup'): Promise<void> {
     if (this.#state === 'ended') return;
-    this.#finish({ cause, sipStatus: undefined, reason: matrixReason === 'invite_timeout' ? 'invite_timeout' : cause === 'USER_BUSY' || cause === 'user_busy' ? 'user_busy' : 'user_hangup', notice }, tellMatrix, notice);
+    const reason: MatrixHangupReason =
+      matrixReason === 'invite_timeout' ? 'invite_timeout' : cause === 'USER_BUSY' || cause === 'user_busy' ? 'user_busy' : cause === 'NORMAL_CLEARING' || cause === 'CALL_REJECTED' ? 'user_hangup' : CAUSE_TABLE[cause]?.reason ?? 'unknown_error';
+    this.#finish({ cause, sipStatus: undefined, reason, notice }, tellMatrix, notice);
+    const byeCause = vertoCause === 'user_busy' ? 'USER_BUSY' : vertoCause;
     try {
-      await this.#ports.verto('verto.bye', { cause: vertoCause === 'user_busy' ? 'USER_BUSY' : vertoCause, dialogParams: { callID: this.uuid } });
+      await this.#ports.verto('verto.bye', { cause: byeCause, dialogParams: { callID: this.uuid } });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'verto.bye failed; FreeSWITCH ends the leg when the socket goes');
+      this.log.warn({ err: (err as Error).message }, 'verto.bye failed; hanging the leg up over ESL');
+      await this.#ports.esl(uuidKill(this.uuid, byeCause)).catch((e: Error) => this.log.error({ err: e.message }, 'uuid_kill failed too; the next reconciliation ends the channel'));
     }
   }
 
@@ -279,9 +311,8 @@ export class InboundCall {
     this.#flushDtmf();
     this.log.info({ cause: outcome.cause, reason: outcome.reason }, 'call ended');
     if (tellMatrix) {
-      void this.#ports
-        .sendMatrix(this.roomId, 'm.call.hangup', { ...this.#common(), reason: outcome.reason })
-        .then(() => (notice === undefined ? undefined : this.#ports.notice(this.roomId, notice)))
+      this.#told = this.#sendMatrix('m.call.hangup', { ...this.#common(), reason: outcome.reason })
+        .then(() => (notice === undefined ? undefined : this.#chainNotice(notice)))
         .catch((err: Error) => this.log.error({ err: err.message }, 'could not tell Matrix the call ended'));
     }
     this.#ports.ended(this, outcome);

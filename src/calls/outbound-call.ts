@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { ApiCommand } from '../esl/commands.ts';
-import { uuidSendDtmf } from '../esl/commands.ts';
+import { uuidKill, uuidSendDtmf } from '../esl/commands.ts';
 import { EslArgumentError } from '../esl/grammar.ts';
+import { VertoRpcError } from '../verto/messages.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
@@ -76,6 +77,9 @@ export class OutboundCall {
   #lifetimeTimer: NodeJS.Timeout | undefined;
   #causeTimer: NodeJS.Timeout | undefined;
   #byeCause: string | undefined;
+  /** Matrix sends of this call, in order (the sdk sends call events in parallel otherwise). */
+  #matrixChain: Promise<void> = Promise.resolve();
+  #told: Promise<void> = Promise.resolve();
 
   constructor(invite: Invite, settings: OutboundCallSettings, ports: CallPorts, log: Logger, now: number) {
     this.#invite = invite;
@@ -158,6 +162,9 @@ export class OutboundCall {
           caller_id_number: callerId.number,
           remote_caller_id_name: destination.number,
           remote_caller_id_number: destination.number,
+          // The edge cannot restore media after a Verto reconnect (the media is the
+          // Matrix client's): FreeSWITCH ends the call at once instead of detaching it.
+          recoverCall: false,
           userVariables: {
             mse_destination: destination.number,
             mse_gateway: gateway,
@@ -169,12 +176,15 @@ export class OutboundCall {
             mse_matrix_call_id: this.matrixCallId,
             mse_room_id: this.roomId,
             mse_party_id: this.partyId,
+            mse_version: this.version,
           },
         },
       })
       .catch((err: Error) => {
         if (this.#state === 'ended') return;
         this.log.warn({ err: err.message }, 'verto.invite failed');
+        // No reply is not a refusal: FreeSWITCH may have created the channel; make sure it goes.
+        if (!(err instanceof VertoRpcError)) void this.#byeToVerto('NORMAL_TEMPORARY_FAILURE');
         this.#finish({ cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call could not be placed: the phone system did not accept it.' }, true);
       });
   }
@@ -204,7 +214,7 @@ export class OutboundCall {
     this.#ports.milestone(this, 'verto_answer_received');
     const { sdp, streamMetadata } = sdpForMatrix(freeswitchSdp, this.#offerSdp);
     try {
-      const sending = this.#ports.sendMatrix(this.roomId, 'm.call.answer', {
+      const sending = this.#sendMatrix('m.call.answer', {
         ...this.#common(),
         answer: { type: 'answer', sdp },
         sdp_stream_metadata: streamMetadata,
@@ -224,8 +234,8 @@ export class OutboundCall {
     if (this.#state === 'ended' || this.version !== '1') return;
     const displayName = name && name !== number ? `${name} (${number ?? ''})`.trim() : number ?? name;
     if (displayName === undefined) return;
-    void this.#ports
-      .sendMatrix(this.roomId, 'm.call.asserted_identity', {
+    void this
+      .#sendMatrix('m.call.asserted_identity', {
         ...this.#common(),
         asserted_identity: { id: number === undefined ? undefined : `tel:${number}`, display_name: displayName },
       })
@@ -274,6 +284,7 @@ export class OutboundCall {
     if (this.#state === 'ended') return;
     if (this.#state !== 'gathering') await this.#byeToVerto(vertoCause);
     this.#finish(outcome, true);
+    await this.#told;
   }
 
   /** `!dtmf`: only once answered, and only on the SIP leg (toward the trunk). */
@@ -300,8 +311,21 @@ export class OutboundCall {
     try {
       await this.#ports.verto('verto.bye', { cause, dialogParams: { callID: this.uuid } });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'verto.bye failed; FreeSWITCH ends the leg when the socket goes');
+      // Verto is down or did not answer: end the leg over ESL instead.
+      this.log.warn({ err: (err as Error).message }, 'verto.bye failed; hanging the leg up over ESL');
+      try {
+        await this.#ports.esl(uuidKill(this.uuid, cause));
+      } catch (eslErr) {
+        this.log.error({ err: (eslErr as Error).message }, 'uuid_kill failed too; the next reconciliation ends the channel');
+      }
     }
+  }
+
+  /** Matrix sends of this call go out one after the other, in order. */
+  #sendMatrix(type: string, content: Record<string, unknown>): Promise<void> {
+    const next = this.#matrixChain.then(() => this.#ports.sendMatrix(this.roomId, type, content));
+    this.#matrixChain = next.catch(() => undefined);
+    return next;
   }
 
   #onLifetimeOver(): void {
@@ -326,13 +350,13 @@ export class OutboundCall {
     clearTimeout(this.#causeTimer);
     this.#gatherTimer = this.#lifetimeTimer = this.#causeTimer = undefined;
     this.log.info({ cause: outcome.cause, sipStatus: outcome.sipStatus, reason: outcome.reason }, 'call ended');
-    if (tellMatrix) void this.#tellMatrix(outcome.reason, outcome.notice);
+    if (tellMatrix) this.#told = this.#tellMatrix(outcome.reason, outcome.notice);
     this.#ports.ended(this, outcome);
   }
 
   async #tellMatrix(reason: MatrixHangupReason, notice: string | undefined): Promise<void> {
     try {
-      await this.#ports.sendMatrix(this.roomId, 'm.call.hangup', { ...this.#common(), reason });
+      await this.#sendMatrix('m.call.hangup', { ...this.#common(), reason });
       if (notice !== undefined) await this.#ports.notice(this.roomId, notice);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not tell Matrix the call ended');

@@ -6,10 +6,13 @@ import { parseChannels, parseGetvar } from '../esl/channels.ts';
 /** What a leftover FreeSWITCH channel of the edge tells about its Matrix call. */
 export interface Orphan {
   readonly uuid: string;
+  readonly version: string | undefined;
   readonly roomId: string | undefined;
   readonly matrixCallId: string | undefined;
   readonly partyId: string | undefined;
 }
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export interface ReconcilePorts {
   esl(command: ApiCommand): Promise<string>;
@@ -30,6 +33,10 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<{ o
   const orphans: Orphan[] = [];
   for (const row of rows) {
     if (!row.name.startsWith('verto.rtc/') || ports.knows(row.uuid)) continue;
+    if (!UUID.test(row.uuid)) {
+      log.warn({ uuid: row.uuid.slice(0, 60) }, 'skipped a channel row without a valid UUID');
+      continue;
+    }
     const get = async (name: string) => parseGetvar(await ports.esl(uuidGetvar(row.uuid, name)));
     const callId = await get('verto_dvar_mse_matrix_call_id');
     const did = callId === undefined ? await get('verto_h_mse_did') : undefined;
@@ -39,6 +46,7 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<{ o
       roomId: await get('verto_dvar_mse_room_id'),
       matrixCallId: callId,
       partyId: await get('verto_dvar_mse_party_id'),
+      version: await get('verto_dvar_mse_version'),
     };
     const reply = await ports.esl(uuidKill(row.uuid, 'NORMAL_TEMPORARY_FAILURE'));
     log.warn({ uuid: row.uuid, call: orphan.matrixCallId, room: orphan.roomId, reply: reply.trim().slice(0, 80) }, 'hung up a FreeSWITCH channel no call held');

@@ -18,7 +18,8 @@ export const CALL_EVENT_TYPES = [
 ] as const;
 export type CallEventType = (typeof CALL_EVENT_TYPES)[number];
 
-const opaqueId = z.string().min(1).max(255);
+/** The spec's grammar for VoIP ids (call_id, party_id): 1-255 of [0-9A-Za-z._~-]. */
+const opaqueId = z.string().regex(/^[0-9A-Za-z._~-]{1,255}$/, { error: 'must be 1-255 of letters, digits and . _ ~ -' });
 const version = z.union([z.literal(0), z.string(), z.number()]).transform((v): '0' | '1' => (v === 0 || v === '0' ? '0' : '1'));
 
 const common = {

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
 import { withDeadline } from '../net/deadline.ts';
+import { redactUrl } from '../net/redact-url.ts';
 import { isCallEventType, parseCallEvent, type CallEvent } from './call-events.ts';
 
 export interface MatrixBotOptions {
@@ -94,7 +95,7 @@ export class MatrixBot {
 
   constructor(options: MatrixBotOptions) {
     this.#options = options;
-    this.#log = options.logger.child({ peer: 'matrix', homeserver: options.homeserverUrl, userId: options.userId });
+    this.#log = options.logger.child({ peer: 'matrix', homeserver: redactUrl(options.homeserverUrl), userId: options.userId });
     silenceSdkGlobalLogger();
   }
 

@@ -26,7 +26,8 @@ export interface NumberRules {
  */
 export function parseDestination(input: string, rules: NumberRules): DestinationParse {
   const text = input.trim();
-  if (rules.extensionPattern?.test(text) && /^[0-9]{1,15}$/.test(text)) {
+  // Extensions: the configured pattern, within what the dialplan template admits (2-8 digits).
+  if (rules.extensionPattern?.test(text) && /^[0-9]{2,8}$/.test(text)) {
     return { ok: true, destination: { kind: 'extension', number: text } };
   }
   if (!TYPED.test(text)) return { ok: false, reason: `"${text.slice(0, 40)}" is not a phone number (use digits, optionally starting with +)` };

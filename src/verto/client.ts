@@ -5,6 +5,10 @@ import type { Secret } from '../config/secret.ts';
 import type { EdgeConfig } from '../config/load.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
 import { Reconnector } from '../net/reconnector.ts';
+import { redactUrl } from '../net/redact-url.ts';
+
+/** Kept for callers that import it from here. */
+export { redactUrl };
 import { TimeoutError } from '../net/deadline.ts';
 import { needsReply, parseServerFrame, VertoRpcError, type RpcResponse, type ServerRequest } from './messages.ts';
 
@@ -262,15 +266,5 @@ export class VertoClient {
     if (this.#ws === undefined || this.#link.state === 'stopped') return;
     this.#teardown(reason);
     this.#link.lost(reason);
-  }
-}
-
-/** A URL fit for a log line: no credentials, no query. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

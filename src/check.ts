@@ -4,9 +4,10 @@ import { EslClient, eslOptionsFrom } from './esl/client.ts';
 import { status } from './esl/commands.ts';
 import { VertoClient, redactUrl, vertoOptionsFrom } from './verto/client.ts';
 import { probeHomeserver } from './matrix/probe.ts';
+import { probeDrachtioServer } from './sip/probe.ts';
 
 export interface ProbeResult {
-  readonly name: 'esl' | 'verto' | 'matrix';
+  readonly name: 'esl' | 'verto' | 'matrix' | 'drachtio';
   readonly ok: boolean;
   readonly detail: string;
 }
@@ -64,11 +65,18 @@ export async function probeMatrix(config: EdgeConfig): Promise<ProbeResult> {
   }
 }
 
+/** SIP admission on: drachtio-server's admin port, authenticated with sip.drachtio.secret. */
+export async function probeDrachtio(config: EdgeConfig): Promise<ProbeResult> {
+  const r = await probeDrachtioServer(config, createLogger('silent'));
+  return { name: 'drachtio', ok: r.ok, detail: r.detail };
+}
+
 /** Run every probe; one line each. */
 export async function runChecks(config: EdgeConfig): Promise<ProbeResult[]> {
-  return Promise.all([probeEsl(config), probeVerto(config), probeMatrix(config)]);
+  const admission = config.sip.admission === 'drachtio' ? [probeDrachtio(config)] : [];
+  return Promise.all([probeEsl(config), probeVerto(config), probeMatrix(config), ...admission]);
 }
 
 export function formatProbe(r: ProbeResult): string {
-  return `${r.name.padEnd(7)}${r.ok ? 'OK  ' : 'FAIL'}  ${r.detail}`;
+  return `${r.name.padEnd(Math.max(7, r.name.length + 1))}${r.ok ? 'OK  ' : 'FAIL'}  ${r.detail}`;
 }

@@ -7,8 +7,15 @@ import type { ConnectionState } from './net/connection-state.ts';
 import { CallManager } from './calls/call-manager.ts';
 import { HttpServer } from './http/server.ts';
 import { Metrics } from './http/metrics.ts';
+import { AdmissionService } from './sip/admission-service.ts';
+import { admissionCounter } from './sip/admission-metrics.ts';
 
-export type Peer = 'esl' | 'verto' | 'matrix';
+export type Peer = 'esl' | 'verto' | 'matrix' | 'drachtio';
+
+export interface EdgeHooks {
+  /** A condition no retry can fix (drachtio-server refused sip.drachtio.secret). Default: log, stop, exit 1. */
+  readonly fatal?: (message: string) => void;
+}
 
 /**
  * The running edge: its three connections, the calls between them, and
@@ -21,11 +28,13 @@ export class Edge {
   readonly matrix: MatrixBot;
   readonly calls: CallManager;
   readonly metrics: Metrics;
+  /** SIP admission through drachtio-server, when sip.admission is drachtio. */
+  readonly admission: AdmissionService | undefined;
   readonly #http: HttpServer | undefined;
   readonly #config: EdgeConfig;
   readonly #log: Logger;
 
-  constructor(config: EdgeConfig, log: Logger) {
+  constructor(config: EdgeConfig, log: Logger, hooks: EdgeHooks = {}) {
     this.#config = config;
     this.#log = log;
     this.esl = new EslClient(eslOptionsFrom(config.esl, log, true));
@@ -51,14 +60,33 @@ export class Edge {
     this.esl.onState(report('esl'));
     this.verto.onState(report('verto'));
     this.matrix.onState(report('matrix'));
+    this.admission = config.sip.admission === 'drachtio' ? new AdmissionService(config, log, admissionCounter(this.metrics.registry)) : undefined;
+    if (this.admission !== undefined) {
+      const admission = this.admission;
+      admission.onState(report('drachtio'));
+      admission.onFatal(hooks.fatal ?? ((message) => this.#exitOnFatal(message)));
+      // a proxied trunk call holds its trunk's slot until FreeSWITCH reports its end
+      this.esl.onEvent((e) => {
+        if (e.name !== 'CHANNEL_HANGUP_COMPLETE') return;
+        const callId = e.headers.get('variable_sip_call_id');
+        if (callId !== undefined) admission.callEnded(callId);
+      });
+    }
   }
 
-  states(): Record<Peer, ConnectionState> {
-    return { esl: this.esl.state, verto: this.verto.state, matrix: this.matrix.state };
+  states(): Partial<Record<Peer, ConnectionState>> {
+    const base = { esl: this.esl.state, verto: this.verto.state, matrix: this.matrix.state };
+    return this.admission === undefined ? base : { ...base, drachtio: this.admission.state };
+  }
+
+  #exitOnFatal(message: string): void {
+    this.#log.fatal({ key: 'sip.drachtio.secret' }, `${message}; exiting`);
+    process.exitCode = 1;
+    this.stop().finally(() => this.#log.flush(() => process.exit(1)));
   }
 
   ready(): { ready: boolean; peers: Record<string, string> } {
-    const peers = this.states();
+    const peers: Record<string, string> = { ...this.states() };
     return { ready: Object.values(peers).every((s) => s === 'connected'), peers };
   }
 
@@ -67,11 +95,12 @@ export class Edge {
     this.calls.start();
     this.esl.start();
     this.verto.start();
+    this.admission?.start();
     await this.matrix.start();
   }
 
   async stop(): Promise<void> {
     await this.calls.stop();
-    await Promise.allSettled([this.matrix.stop(), this.verto.stop(), this.esl.stop(), this.#http?.close()]);
+    await Promise.allSettled([this.matrix.stop(), this.verto.stop(), this.esl.stop(), this.admission?.stop(), this.#http?.close()]);
   }
 }

@@ -19,6 +19,9 @@ export interface EdgeConfig {
   readonly caller_id: RawConfig['caller_id'];
   readonly inbound: RawConfig['inbound'];
   readonly log: RawConfig['log'];
+  readonly sip: Omit<RawConfig['sip'], 'drachtio'> & {
+    readonly drachtio: Omit<RawConfig['sip']['drachtio'], 'secret' | 'secret_file'> & { readonly secret: Secret | undefined };
+  };
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -29,6 +32,7 @@ export const SECRET_ENV = {
   'verto.password': 'MSE_VERTO_PASSWORD',
   'matrix.access_token': 'MSE_MATRIX_ACCESS_TOKEN',
   'matrix.password': 'MSE_MATRIX_PASSWORD',
+  'sip.drachtio.secret': 'MSE_DRACHTIO_SECRET',
 } as const;
 
 type SecretKey = keyof typeof SECRET_ENV;
@@ -102,11 +106,19 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
   if (raw.policy.allow_destinations.length > 0 && raw.caller_id.default_number === undefined) {
     problems.push({ path: 'caller_id.default_number', message: 'is required when policy.allow_destinations lets calls out' });
   }
+  const drachtioSecret = resolveSecret('sip.drachtio.secret', raw.sip.drachtio.secret, raw.sip.drachtio.secret_file, env, problems);
+  if (raw.sip.admission === 'drachtio') {
+    if (drachtioSecret === undefined && !problems.some((p) => p.path.startsWith('sip.drachtio.secret'))) {
+      problems.push({ path: 'sip.drachtio.secret', message: `is required when sip.admission is drachtio (or sip.drachtio.secret_file, or ${SECRET_ENV['sip.drachtio.secret']})` });
+    }
+    if (raw.sip.trunks.length === 0) problems.push({ path: 'sip.trunks', message: 'must list at least one trunk when sip.admission is drachtio (calls from anywhere else get 403)' });
+  }
   if (problems.length > 0 || eslPassword === undefined || vertoPassword === undefined) throw new ConfigError(problems);
 
   const { password: _ep, password_file: _epf, ...esl } = raw.esl;
   const { password: _vp, password_file: _vpf, ...verto } = raw.verto;
   const { access_token: _at, access_token_file: _atf, password: _mp, password_file: _mpf, ...matrix } = raw.matrix;
+  const { secret: _ds, secret_file: _dsf, ...drachtio } = raw.sip.drachtio;
   return {
     esl: { ...esl, password: eslPassword },
     verto: { ...verto, password: vertoPassword },
@@ -118,6 +130,7 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     caller_id: raw.caller_id,
     inbound: raw.inbound,
     log: raw.log,
+    sip: { ...raw.sip, drachtio: { ...drachtio, secret: drachtioSecret } },
   };
 }
 

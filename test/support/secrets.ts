@@ -6,4 +6,6 @@ export const TEST_SECRETS = {
   vertoPassword: 'verto-Secret-Kx29m',
   matrixToken: 'syt_edge_Secret_Wp93nB',
   matrixPassword: 'matrix-Secret-h4Lr8',
+  drachtioSecret: 'drachtio-Secret-Zt83q',
+  wrongDrachtioSecret: 'drachtio-Wrong-4Hd2s',
 } as const;

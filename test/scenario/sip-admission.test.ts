@@ -1,0 +1,139 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AdmissionFixture, ADMITTED_DID } from '../support/drachtio/admission-fixture.ts';
+import { content } from '../support/outbound-fixture.ts';
+import type { TrunkCall } from '../support/drachtio/trunk.ts';
+import { getHeader, statusOf, type SipMessage } from '../support/drachtio/sip-message.ts';
+import { httpGet } from '../support/net.ts';
+import { pollUntil, waitUntil } from '../support/wait.ts';
+
+// The built edge in admission mode (sip.admission: drachtio) against the
+// drachtio-server simulator, with FreeSWITCH's SIP profile behind it modelled
+// on the FreeSWITCH simulator (shipped public context, inbound and admission
+// on). Each outcome is asserted on the wire: what the trunk got back, what
+// reached FreeSWITCH, and for an admitted call the ringing Matrix room.
+
+let a: AdmissionFixture;
+
+beforeAll(async () => {
+  a = await AdmissionFixture.start('sip-admission');
+});
+afterAll(async () => a?.stop());
+
+afterEach(async () => {
+  await a.f.expectNothingLeft();
+});
+
+async function finalOf(call: TrunkCall, timeoutMs = 8_000): Promise<SipMessage> {
+  await waitUntil(call, () => call.final !== undefined, `final answer to ${call.callId}`, timeoutMs);
+  return call.final as SipMessage;
+}
+
+const readyz = async () => JSON.parse((await httpGet(`http://127.0.0.1:${a.f.httpPort}/readyz`)).text || '{}') as { status?: string; peers?: Record<string, string> };
+const counter = async (outcome: string, method = 'INVITE') => Number(new RegExp(`^mse_sip_admissions_total\\{method="${method}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(await a.f.metrics())?.[1] ?? 0);
+
+/** An admitted call rings Alice's DM; the trunk then cancels it. */
+async function ringThenCancel(call: TrunkCall): Promise<void> {
+  // the route names Alice: the edge rings her in its DM with her
+  const invite = await a.f.mx.hs.waitForEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === a.f.mx.edgeUserId && !seen.has(e['event_id'] as string), 10_000);
+  seen.add(invite['event_id'] as string);
+  call.cancel();
+  expect(statusOf(await finalOf(call))).toBe(487);
+  const callId = content(invite)['call_id'];
+  await a.f.mx.hs.waitForEvent((e) => e['type'] === 'm.call.hangup' && content(e)['call_id'] === callId, 10_000);
+}
+const seen = new Set<string>();
+
+describe('SIP admission through drachtio-server', () => {
+  it('is ready only with drachtio connected, and says so in /readyz', async () => {
+    const r = await readyz();
+    expect(r.status).toBe('ready');
+    expect(r.peers?.['drachtio']).toBe('connected');
+  });
+
+  it('refuses a stranger (403), an unrouted DID (404), drops a scanner; nothing reaches FreeSWITCH', async () => {
+    const stranger = a.trunk('203.0.113.66').invite({ did: ADMITTED_DID });
+    expect(statusOf(await finalOf(stranger))).toBe(403);
+    const carrier = a.trunk('198.51.100.10');
+    const unrouted = carrier.invite({ did: '+493099999999' });
+    expect(statusOf(await finalOf(unrouted))).toBe(404);
+    const scannerBefore = await counter('scanner');
+    const scanner = carrier.invite({ did: ADMITTED_DID, userAgent: 'friendly-scanner' });
+    await pollUntil(async () => (await counter('scanner')) === scannerBefore + 1, 'the scanner counted');
+    // drachtio-server's own 100 Trying, and nothing from the edge
+    expect(scanner.statuses).toEqual([100]);
+    expect(stranger.statuses).toEqual([100, 403]);
+    expect(a.freeswitch.invites).toHaveLength(0);
+    expect(a.f.fs.model.channels()).toHaveLength(0);
+    expect(await counter('forbidden_source')).toBe(1);
+    expect(await counter('unknown_did')).toBe(1);
+  });
+
+  it('proxies an admitted call to FreeSWITCH\'s public context with the decision header; the mapped room rings', async () => {
+    const before = a.freeswitch.invites.length;
+    const call = a.trunk('198.51.100.11').invite({ did: ADMITTED_DID, callerNumber: '+4917012345678', callerName: 'Erika' });
+    await waitUntil(a.freeswitch, () => a.freeswitch.invites.length > before, 'the INVITE at FreeSWITCH');
+    const invite = a.freeswitch.invites[before] as SipMessage;
+    expect(getHeader(invite, 'X-MSE-Route')).toBe('route-0');
+    expect(getHeader(invite, 'record-route')).toBe('<sip:127.0.0.1:5070;lr>');
+    expect(invite.startLine).toBe(`INVITE sip:${ADMITTED_DID}@127.0.0.1:5080 SIP/2.0`);
+    // in FreeSWITCH: a channel in the public context that carries the header as sip_h_X-MSE-Route
+    const uuid = a.freeswitch.channelOf(call.callId);
+    expect(uuid).toBeDefined();
+    const channel = a.f.fs.model.channel(uuid ?? '');
+    expect(channel?.profile.context).toBe('matrix-sip-edge-public');
+    expect(a.f.fs.model.getVariable(uuid ?? '', 'sip_h_X-MSE-Route')).toBe('route-0');
+    await ringThenCancel(call);
+    expect(await counter('accepted')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers OPTIONS from a trunk with 200 and from a stranger with 403', async () => {
+    const carrier = a.trunk('198.51.100.12');
+    const stranger = a.trunk('192.0.2.99');
+    carrier.options();
+    stranger.options();
+    await waitUntil(a.sim, () => carrier.optionsResponses.length === 1 && stranger.optionsResponses.length === 1, 'OPTIONS answered');
+    expect(statusOf(carrier.optionsResponses[0] as SipMessage)).toBe(200);
+    expect(statusOf(stranger.optionsResponses[0] as SipMessage)).toBe(403);
+  });
+
+  it('answers 486 when the trunk is at its concurrent-call limit, and admits again once the call ended', async () => {
+    const first = a.trunk('198.51.100.13').invite({ did: ADMITTED_DID });
+    await waitUntil(a.freeswitch, () => a.freeswitch.channelOf(first.callId) !== undefined, 'the first call at FreeSWITCH');
+    const invitesBefore = a.freeswitch.invites.length;
+    const second = a.trunk('198.51.100.14').invite({ did: ADMITTED_DID });
+    expect(statusOf(await finalOf(second))).toBe(486);
+    expect(a.freeswitch.invites.length).toBe(invitesBefore);
+    await ringThenCancel(first);
+    // the slot is free again (proxy failed with 487, FreeSWITCH reported the hangup over ESL)
+    const third = a.trunk('198.51.100.15').invite({ did: ADMITTED_DID });
+    await ringThenCancel(third);
+  });
+
+  it('answers 503 with Retry-After above the per-source rate', async () => {
+    const bulk = a.trunk('198.51.100.200');
+    const calls = [bulk.invite({ did: ADMITTED_DID }), bulk.invite({ did: ADMITTED_DID })];
+    await waitUntil(a.freeswitch, () => calls.every((c) => a.freeswitch.channelOf(c.callId) !== undefined), 'two calls at FreeSWITCH');
+    const third = await finalOf(bulk.invite({ did: ADMITTED_DID }));
+    expect(statusOf(third)).toBe(503);
+    expect(Number(getHeader(third, 'retry-after'))).toBeGreaterThan(0);
+    for (const c of calls) c.cancel();
+    for (const c of calls) expect(statusOf(await finalOf(c))).toBe(487);
+  });
+
+  it('reconnects with backoff when drachtio-server goes away and comes back; /readyz follows; calls are admitted again', async () => {
+    const port = a.sim.port;
+    const linesBefore = a.f.edge.lines.length;
+    await a.sim.close();
+    await pollUntil(async () => (await readyz()).peers?.['drachtio'] === 'reconnecting', '/readyz: drachtio reconnecting', 8_000);
+    expect((await httpGet(`http://127.0.0.1:${a.f.httpPort}/readyz`)).status).toBe(503);
+    const delays = () => a.f.edge.lines.slice(linesBefore).filter((l) => l.msg === 'drachtio reconnecting' && typeof l['delayMs'] === 'number').map((l) => Number(l['delayMs']));
+    await waitUntil(a.f.edge, () => delays().length >= 3, 'three reconnect attempts', 10_000);
+    const d = delays();
+    expect(d[2] ?? 0).toBeGreaterThan(d[0] ?? 0);
+    await a.sim.listen(port);
+    await pollUntil(async () => (await readyz()).status === 'ready', '/readyz ready again', 10_000);
+    const call = a.trunk('198.51.100.16').invite({ did: ADMITTED_DID });
+    await waitUntil(a.freeswitch, () => a.freeswitch.channelOf(call.callId) !== undefined, 'the call at FreeSWITCH');
+    await ringThenCancel(call);
+  });
+});

@@ -1,5 +1,6 @@
 // The sip section of the config: defaults, the secret from file or
 // environment (never printed), and errors that name the key.
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -36,6 +37,11 @@ describe('sip config', () => {
     expect(c.sip.scanners.action).toBe('drop');
     expect(c.sip.scanners.user_agents).toContain('friendly-scanner');
     expect(c.sip.freeswitch).toEqual({ host: '127.0.0.1', port: 5080, transport: 'udp' });
+  });
+
+  it('config.example.yaml documents exactly the defaults of the sip section', () => {
+    const example = parseConfigText(readFileSync('config.example.yaml', 'utf8'), {});
+    expect(example.sip).toEqual(parseConfigText(doc(undefined), {}).sip);
   });
 
   it('takes the secret from MSE_DRACHTIO_SECRET and never prints it', () => {

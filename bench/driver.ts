@@ -116,13 +116,6 @@ export class CallDriver {
     }
   }
 
-  /** Hang up every call still up now (end of run), instead of waiting for its hold time. */
-  hangupAll(): void {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    for (const [n, times] of this.timeline.calls) if (times.answerStored !== undefined && times.hungUp === undefined && times.failed === undefined) this.#hangup(n);
-  }
-
   /** Clear every timer (nothing is sent after this). */
   stop(): void {
     for (const t of this.#timers) clearTimeout(t);

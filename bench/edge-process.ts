@@ -1,7 +1,7 @@
 // The built edge as its own process (dist/src/main.js), as an operator runs
 // it; its JSON log goes to a file, its memory is read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePrometheusText, type Family } from './prom-text.ts';
 
@@ -11,10 +11,9 @@ export class BenchEdge {
   readonly #metricsUrl: string;
   #exit: Promise<number | null>;
 
-  constructor(repoRoot: string, configPath: string, httpPort: number, nodeArgs: readonly string[] = []) {
-    const logDir = join(repoRoot, 'test-logs');
-    mkdirSync(logDir, { recursive: true });
-    this.#logFd = openSync(join(logDir, 'bench.edge.log'), 'w');
+  /** Starts the edge; its stdout/stderr go to `logPath`. */
+  constructor(repoRoot: string, configPath: string, logPath: string, httpPort: number, nodeArgs: readonly string[] = []) {
+    this.#logFd = openSync(logPath, 'w');
     this.child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'run', '--config', configPath], { stdio: ['ignore', this.#logFd, this.#logFd] });
     this.#exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.#metricsUrl = `http://127.0.0.1:${httpPort}`;

@@ -13,11 +13,11 @@ export interface BenchOptions {
   readonly concurrency: number;
   /** Far-end ring time before 200 OK, ms. */
   readonly ringMs: number;
-  /** The edge's log level (its JSON lines go to test-logs/bench.edge.log). */
+  /** The edge's log level (its JSON lines go to a file in a fresh temporary directory). */
   readonly logLevel: string;
   /** The edge's /sync long-poll timeout, ms. */
   readonly syncTimeoutMs: number;
-  /** Write a V8 CPU profile of the edge to test-logs/ (node --cpu-prof). */
+  /** Write a V8 CPU profile of the edge beside its log (node --cpu-prof). */
   readonly cpuProf: boolean;
   /** Extra node options for the edge process (e.g. V8 heap flags), space-separated. */
   readonly nodeArgs: readonly string[];
@@ -33,7 +33,7 @@ export const USAGE = `npm run bench -- [options]
   --ring-ms <ms>      far-end ring time before it answers (default 0)
   --log-level <lvl>   the edge's pino level (default info)
   --sync-timeout <ms> the edge's /sync long-poll timeout (default 30000)
-  --cpu-prof          write a CPU profile of the edge to test-logs/ (node --cpu-prof)
+  --cpu-prof          write a CPU profile of the edge beside its log (node --cpu-prof)
   --node-args=<a b>   extra node options for the edge process, e.g. --node-args="--max-semi-space-size=2"
   -h, --help          this text
 `;

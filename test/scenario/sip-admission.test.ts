@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdmissionFixture, ADMITTED_DID } from '../support/drachtio/admission-fixture.ts';
 import { content } from '../support/outbound-fixture.ts';
 import type { TrunkCall } from '../support/drachtio/trunk.ts';
-import { getHeader, statusOf, type SipMessage } from '../support/drachtio/sip-message.ts';
+import { callIdOf, getHeader, isRequest, statusOf, type SipMessage } from '../support/drachtio/sip-message.ts';
 import { httpGet } from '../support/net.ts';
 import { pollUntil, waitUntil } from '../support/wait.ts';
 
@@ -27,6 +27,10 @@ async function finalOf(call: TrunkCall, timeoutMs = 8_000): Promise<SipMessage> 
   await waitUntil(call, () => call.final !== undefined, `final answer to ${call.callId}`, timeoutMs);
   return call.final as SipMessage;
 }
+
+/** Statuses drachtio-server sent for a call, from the simulator's record of the wire. */
+const onWire = (callId: string): number[] =>
+  a.sim.network.record.filter((e) => e.dir === 'out' && e.message !== undefined && callIdOf(e.message) === callId && !isRequest(e.message)).map((e) => statusOf(e.message as SipMessage));
 
 const readyz = async () => JSON.parse((await httpGet(`http://127.0.0.1:${a.f.httpPort}/readyz`)).text || '{}') as { status?: string; peers?: Record<string, string> };
 const counter = async (outcome: string, method = 'INVITE') => Number(new RegExp(`^mse_sip_admissions_total\\{method="${method}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(await a.f.metrics())?.[1] ?? 0);
@@ -60,8 +64,9 @@ describe('SIP admission through drachtio-server', () => {
     const scanner = carrier.invite({ did: ADMITTED_DID, userAgent: 'friendly-scanner' });
     await pollUntil(async () => (await counter('scanner')) === scannerBefore + 1, 'the scanner counted');
     // drachtio-server's own 100 Trying, and nothing from the edge
-    expect(scanner.statuses).toEqual([100]);
-    expect(stranger.statuses).toEqual([100, 403]);
+    expect(onWire(scanner.callId)).toEqual([100]);
+    expect(onWire(stranger.callId)).toEqual([100, 403]);
+    expect(onWire(unrouted.callId)).toEqual([100, 404]);
     expect(a.freeswitch.invites).toHaveLength(0);
     expect(a.f.fs.model.channels()).toHaveLength(0);
     expect(await counter('forbidden_source')).toBe(1);
@@ -102,6 +107,7 @@ describe('SIP admission through drachtio-server', () => {
     const invitesBefore = a.freeswitch.invites.length;
     const second = a.trunk('198.51.100.14').invite({ did: ADMITTED_DID });
     expect(statusOf(await finalOf(second))).toBe(486);
+    expect(onWire(second.callId)).toEqual([100, 486]);
     expect(a.freeswitch.invites.length).toBe(invitesBefore);
     await ringThenCancel(first);
     // the slot is free again (proxy failed with 487, FreeSWITCH reported the hangup over ESL)
@@ -116,6 +122,7 @@ describe('SIP admission through drachtio-server', () => {
     const third = await finalOf(bulk.invite({ did: ADMITTED_DID }));
     expect(statusOf(third)).toBe(503);
     expect(Number(getHeader(third, 'retry-after'))).toBeGreaterThan(0);
+    expect(onWire(callIdOf(third))).toEqual([100, 503]);
     for (const c of calls) c.cancel();
     for (const c of calls) expect(statusOf(await finalOf(c))).toBe(487);
   });

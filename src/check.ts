@@ -2,7 +2,8 @@ import type { EdgeConfig } from './config/load.ts';
 import { createLogger } from './log/logger.ts';
 import { EslClient, eslOptionsFrom } from './esl/client.ts';
 import { status } from './esl/commands.ts';
-import { VertoClient, redactUrl, vertoOptionsFrom } from './verto/client.ts';
+import { VertoClient, vertoOptionsFrom } from './verto/client.ts';
+import { redactUrl } from './net/redact-url.ts';
 import { probeHomeserver } from './matrix/probe.ts';
 import { probeDrachtioServer } from './sip/probe.ts';
 
@@ -59,9 +60,9 @@ export async function probeVerto(config: EdgeConfig): Promise<ProbeResult> {
 export async function probeMatrix(config: EdgeConfig): Promise<ProbeResult> {
   try {
     const who = await probeHomeserver(config.matrix);
-    return { name: 'matrix', ok: true, detail: `${config.matrix.homeserver_url}: whoami ${who}` };
+    return { name: 'matrix', ok: true, detail: `${redactUrl(config.matrix.homeserver_url)}: whoami ${who}` };
   } catch (err) {
-    return { name: 'matrix', ok: false, detail: `${config.matrix.homeserver_url}: ${(err as Error).message}` };
+    return { name: 'matrix', ok: false, detail: `${redactUrl(config.matrix.homeserver_url)}: ${(err as Error).message}` };
   }
 }
 

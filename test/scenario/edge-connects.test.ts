@@ -23,7 +23,7 @@ function config(overrides: { eslPassword?: string; httpPort?: number } = {}): Re
   return c;
 }
 
-const SUBSCRIBE = /^event json CHANNEL_CREATE .*CHANNEL_HANGUP_COMPLETE.*\n\n/m;
+const SUBSCRIBE = /^event json CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE DTMF BACKGROUND_JOB CHANNEL_EXECUTE_COMPLETE\n\n/m;
 
 beforeAll(async () => {
   fs = await startFreeSwitch();

@@ -50,7 +50,7 @@ export class Edge {
       logger: log,
     });
     this.calls = new CallManager(config, { matrix: this.matrix, verto: this.verto, esl: this.esl }, log);
-    this.metrics = new Metrics(() => this.calls.stats(), () => this.states());
+    this.metrics = new Metrics(() => this.calls.stats(), () => this.states(), () => this.matrix.timelineStats());
     this.calls.onMilestone((m) => this.metrics.milestone(m));
     this.#http = config.http.enabled ? new HttpServer({ ready: () => this.ready() }, this.metrics, log) : undefined;
     const report = (peer: Peer) => (state: ConnectionState, reason: string | undefined) => {

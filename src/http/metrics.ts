@@ -15,6 +15,12 @@ export interface CallCounts {
   readonly lateCandidates: number;
 }
 
+/** What the Matrix client holds of room history (MatrixBot.timelineStats()). */
+export interface TimelineCounts {
+  readonly retained: number;
+  readonly dropped: number;
+}
+
 /**
  * Prometheus metrics, on a registry of this edge's own (no global state).
  * Every name starts with mse_; the process metrics (CPU, memory, event-loop
@@ -27,7 +33,7 @@ export class Metrics {
   readonly reconnects: Counter<'peer'>;
   readonly #setupLatency: SetupLatency;
 
-  constructor(calls: () => CallCounts, peers: () => Record<string, string>) {
+  constructor(calls: () => CallCounts, peers: () => Record<string, string>, timelines: () => TimelineCounts = () => ({ retained: 0, dropped: 0 })) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mse_process_' });
     new Gauge({
       name: 'mse_calls_live',
@@ -71,6 +77,23 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(calls().lateCandidates);
+      },
+    });
+    new Gauge({
+      name: 'mse_matrix_timeline_events',
+      help: 'Room events the Matrix client holds in memory (live timelines, trimmed once a room holds more than 50)',
+      registers: [this.registry],
+      collect() {
+        this.set(timelines().retained);
+      },
+    });
+    new Counter({
+      name: 'mse_matrix_timeline_events_dropped_total',
+      help: 'Room events dropped from memory after they were handled',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(timelines().dropped);
       },
     });
     this.connectionUp = new Gauge({

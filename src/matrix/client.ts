@@ -7,6 +7,7 @@ import { Listeners, type ConnectionState } from '../net/connection-state.ts';
 import { withDeadline } from '../net/deadline.ts';
 import { redactUrl } from '../net/redact-url.ts';
 import { isCallEventType, parseCallEvent, type CallEvent } from './call-events.ts';
+import { retainedEvents, TimelineTrimmer } from './timeline-trim.ts';
 
 export interface MatrixBotOptions {
   readonly homeserverUrl: string;
@@ -92,6 +93,7 @@ export class MatrixBot {
   #state: ConnectionState = 'idle';
   #client: MatrixClient | undefined;
   #startedAt = 0;
+  readonly #timelines = new TimelineTrimmer();
 
   constructor(options: MatrixBotOptions) {
     this.#options = options;
@@ -101,6 +103,11 @@ export class MatrixBot {
 
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  /** Room events held in memory (live timelines), and events dropped from them since start. */
+  timelineStats(): { retained: number; dropped: number } {
+    return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped };
   }
 
   onCallEvent(fn: (event: CallEvent) => void): () => void {
@@ -182,6 +189,7 @@ export class MatrixBot {
     client.on(ClientEvent.Sync, (state: SyncState, _prev: SyncState | null, data?: { error?: Error }) => this.#onSync(state, data?.error));
     client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
       if (toStartOfTimeline || room === undefined) return;
+      this.#timelines.touch(room);
       this.#onTimelineEvent(event, room.roomId);
     });
     client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
@@ -223,6 +231,7 @@ export class MatrixBot {
       client.removeAllListeners();
       client.http.abort();
     }
+    this.#timelines.forget();
     this.#callEvents.clear();
     this.#rejected.clear();
     this.#messages.clear();
@@ -265,6 +274,8 @@ export class MatrixBot {
   #onSync(state: SyncState, error: Error | undefined): void {
     if (this.#state === 'stopped') return;
     if (state === SyncState.Prepared || state === SyncState.Syncing) {
+      // The sync response is processed: history the edge never reads can go.
+      this.#timelines.trim();
       if (this.#state !== 'connected') this.#log.info({ state: 'connected' }, 'Matrix connected');
       this.#setState('connected', undefined);
     } else if (state === SyncState.Error || state === SyncState.Reconnecting) {

@@ -1,0 +1,74 @@
+// The edge's Matrix client over real HTTP against the homeserver simulator:
+// a room that carries many calls' events does not keep them all in memory,
+// and the room state the edge reads (power levels, the destination state
+// event) survives the trim.
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/secret.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { MatrixBot } from '../../src/matrix/client.ts';
+import { TIMELINE_KEEP_EVENTS } from '../../src/matrix/timeline-trim.ts';
+import { DESTINATION_STATE_TYPE } from '../../src/routing/room-destination.ts';
+import { startHomeserverSimulator, type HomeserverSimulator } from '../support/homeserver/index.ts';
+import { pollUntil, waitUntil } from '../support/wait.ts';
+
+describe('MatrixBot room timelines', () => {
+  let hs: HomeserverSimulator | undefined;
+  let bot: MatrixBot | undefined;
+
+  afterEach(async () => {
+    await bot?.stop();
+    await hs?.stop();
+    bot = hs = undefined;
+  });
+
+  it(`delivers every event but holds at most ${TIMELINE_KEEP_EVENTS} per room once a sync is processed`, async () => {
+    hs = await startHomeserverSimulator({ users: [{ localpart: 'edge' }, { localpart: 'alice' }] });
+    const edge = hs.registerUser('edge');
+    const alice = hs.registerUser('alice');
+    const roomId = hs.createRoom(alice.userId, { preset: 'trusted_private_chat', invite: [edge.userId] });
+    hs.sendStateEvent(alice.userId, roomId, DESTINATION_STATE_TYPE, '', { number: '+4930123456' });
+
+    const b = new MatrixBot({
+      homeserverUrl: hs.url,
+      userId: edge.userId,
+      accessToken: new Secret(edge.accessToken),
+      password: undefined,
+      deviceId: edge.deviceId,
+      requestTimeoutMs: 5_000,
+      syncTimeoutMs: 1_000,
+      logger: createLogger('silent'),
+    });
+    bot = b;
+    const changes = new EventEmitter();
+    const bodies: string[] = [];
+    b.onRoomMessage((m) => {
+      bodies.push(m.body);
+      changes.emit('change');
+    });
+    b.onState(() => changes.emit('change'));
+    await b.start();
+    await waitUntil(changes, () => b.state === 'connected', 'the bot to sync');
+    await b.joinRoom(roomId);
+
+    const total = 4 * TIMELINE_KEEP_EVENTS;
+    for (let i = 0; i < total; i++) {
+      // one event per sync (a sync carries at most 10 events per room, like Synapse's default filter)
+      hs.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: `message ${i}` });
+      await waitUntil(changes, () => bodies.length === i + 1, `message ${i}`);
+    }
+    await waitUntil(changes, () => bodies.length === total, `all ${total} messages`);
+    // the trim runs once the sync that carried the last message is processed
+    await pollUntil(() => b.timelineStats().dropped > 0, 'a trim');
+
+    expect(bodies).toEqual(Array.from({ length: total }, (_, i) => `message ${i}`));
+    const { retained, dropped } = b.timelineStats();
+    expect(retained).toBeLessThanOrEqual(TIMELINE_KEEP_EVENTS);
+    expect(retained + dropped).toBeGreaterThanOrEqual(total);
+
+    // state survives: the destination link and alice's power level (room creator: 100)
+    const facts = b.roomFacts(roomId, alice.userId);
+    expect(facts.destination).toBe('+4930123456');
+    expect(facts.powerLevel).toBe(100);
+  });
+});

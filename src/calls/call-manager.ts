@@ -18,6 +18,7 @@ import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
 import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
 import { reconcile } from './reconcile.ts';
+import { TimerLedger } from './call-timers.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -34,7 +35,11 @@ export interface CallStats {
   readonly outcomes: ReadonlyMap<string, number>;
   readonly refusals: ReadonlyMap<string, number>;
   readonly lateCandidates: number;
+  /** Entries in the manager's call indexes and per-user live counts: all 0 when no call is in progress. */
+  readonly held: Readonly<Record<HeldKind, number>>;
 }
+
+export type HeldKind = 'by_matrix_id' | 'by_uuid' | 'by_far_leg' | 'pending_inbound' | 'user_live' | 'timers';
 
 /**
  * Routes every event to the call it belongs to, admits or refuses new
@@ -65,6 +70,8 @@ export class CallManager {
   #reconciled = false;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #milestones = new Listeners<[Milestone]>();
+  /** Timers pending in this manager's calls (0 when no call is in progress). */
+  readonly #timers = new TimerLedger();
 
   constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient }, log: Logger) {
     this.#config = config;
@@ -87,7 +94,15 @@ export class CallManager {
   stats(): CallStats {
     let inbound = 0;
     for (const c of this.#byMatrixId.values()) if (c instanceof InboundCall) inbound += 1;
-    return { live: this.#byMatrixId.size, liveByDirection: { outbound: this.#byMatrixId.size - inbound, inbound }, outcomes: this.#outcomes, refusals: this.#refusals, lateCandidates: this.#lateCandidates };
+    const held = {
+      by_matrix_id: this.#byMatrixId.size,
+      by_uuid: this.#byUuid.size,
+      by_far_leg: this.#byFarLeg.size,
+      pending_inbound: this.#pendingInbound.size,
+      user_live: this.#limits.totalLive(),
+      timers: this.#timers.pending,
+    };
+    return { live: this.#byMatrixId.size, liveByDirection: { outbound: this.#byMatrixId.size - inbound, inbound }, outcomes: this.#outcomes, refusals: this.#refusals, lateCandidates: this.#lateCandidates, held };
   }
 
   start(): void {
@@ -179,6 +194,7 @@ export class CallManager {
         this.#lateCandidates += n;
       },
       milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'outbound', kind, at: performance.now() }),
+      timers: this.#timers,
     };
   }
 
@@ -191,6 +207,7 @@ export class CallManager {
       esl: ports.esl,
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
       milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'inbound', kind, at: performance.now() }),
+      timers: this.#timers,
     };
   }
 

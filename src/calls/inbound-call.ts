@@ -8,6 +8,7 @@ import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup
 import type { ApiCommand } from '../esl/commands.ts';
 import { uuidKill } from '../esl/commands.ts';
 import type { MilestoneKind } from './outbound-call.ts';
+import { CallTimers, type TimerLedger } from './call-timers.ts';
 
 /**
  * The states of an inbound call (SIP -> Matrix):
@@ -52,6 +53,8 @@ export interface InboundPorts {
   esl(command: ApiCommand): Promise<string>;
   ended(call: InboundCall, outcome: CallOutcome): void;
   milestone(call: InboundCall, kind: MilestoneKind): void;
+  /** Where the call's timers are counted (the manager's; a private one when absent). */
+  readonly timers?: TimerLedger;
 }
 
 type Answer = Extract<CallEvent, { type: 'm.call.answer' }>;
@@ -71,9 +74,7 @@ export class InboundCall {
   #winner: { userId: string; partyId: string | undefined; sdp: string } | undefined;
   /** Candidates per (user, party) until an answer is chosen. */
   readonly #candidates = new Map<string, TrickledCandidate[]>();
-  #ringTimer: NodeJS.Timeout | undefined;
-  #gatherTimer: NodeJS.Timeout | undefined;
-  #dtmfTimer: NodeJS.Timeout | undefined;
+  readonly #timers: CallTimers<'ring' | 'gather' | 'dtmf'>;
   #dtmfDigits = '';
   #farLegUuid: string | undefined;
   #matrixChain: Promise<void> = Promise.resolve();
@@ -83,6 +84,7 @@ export class InboundCall {
     this.#info = info;
     this.#settings = settings;
     this.#ports = ports;
+    this.#timers = new CallTimers(ports.timers);
     this.uuid = info.uuid;
     this.roomId = info.roomId;
     this.log = log.child({ call: this.matrixCallId, room: info.roomId, uuid: info.uuid, direction: 'inbound', did: info.did });
@@ -119,7 +121,7 @@ export class InboundCall {
     this.#ports.milestone(this, 'verto_invite_received');
     const { sdp, streamMetadata } = sdpForMatrix(this.#info.offerSdp);
     this.#offerForMatrix = sdp;
-    this.#ringTimer = setTimeout(() => this.#noAnswer(), this.#settings.ringTimeoutMs);
+    this.#timers.set('ring', this.#settings.ringTimeoutMs, () => this.#noAnswer());
     const who = this.#info.callerName && this.#info.callerName !== this.#info.callerNumber ? `${this.#info.callerName} (${this.#info.callerNumber})` : this.#info.callerNumber;
     try {
       const inviting = this.#sendMatrix('m.call.invite', {
@@ -156,8 +158,7 @@ export class InboundCall {
     }
     this.#move('answering');
     this.#ports.milestone(this, 'matrix_answer_received');
-    clearTimeout(this.#ringTimer);
-    this.#ringTimer = undefined;
+    this.#timers.clear('ring');
     this.#winner = { userId: answer.sender, partyId: answer.content.party_id, sdp: answer.content.answer.sdp };
     this.log.info({ by: answer.sender, party: answer.content.party_id }, 'answered in Matrix');
     // As matrix-js-sdk does: select_answer only names an answer that has a party_id (v1).
@@ -171,7 +172,7 @@ export class InboundCall {
       void this.#sendAnswer('complete');
       return;
     }
-    this.#gatherTimer = setTimeout(() => void this.#sendAnswer('gathering window closed'), this.#settings.gatheringWindowMs);
+    this.#timers.set('gather', this.#settings.gatheringWindowMs, () => void this.#sendAnswer('gathering window closed'));
   }
 
   onCandidates(sender: string, partyId: string | undefined, candidates: readonly TrickledCandidate[]): void {
@@ -191,8 +192,7 @@ export class InboundCall {
 
   async #sendAnswer(trigger: string): Promise<void> {
     if (this.#state !== 'answering' || this.#winner === undefined) return;
-    clearTimeout(this.#gatherTimer);
-    this.#gatherTimer = undefined;
+    this.#timers.clear('gather');
     const candidates = this.#candidates.get(this.#key(this.#winner.userId, this.#winner.partyId)) ?? [];
     const merged = mergeCandidates(this.#winner.sdp, candidates, trigger !== 'gathering window closed');
     this.#move('answered');
@@ -249,13 +249,11 @@ export class InboundCall {
   onFarEndDtmf(digit: string): void {
     if (!this.#info.dtmfNotices || this.#state === 'ended' || !/^[0-9*#A-D]$/.test(digit)) return;
     this.#dtmfDigits += digit;
-    clearTimeout(this.#dtmfTimer);
-    this.#dtmfTimer = setTimeout(() => this.#flushDtmf(), this.#settings.dtmfBatchMs);
+    this.#timers.set('dtmf', this.#settings.dtmfBatchMs, () => this.#flushDtmf());
   }
 
   #flushDtmf(): void {
-    clearTimeout(this.#dtmfTimer);
-    this.#dtmfTimer = undefined;
+    this.#timers.clear('dtmf');
     if (this.#dtmfDigits === '') return;
     const digits = this.#dtmfDigits;
     this.#dtmfDigits = '';
@@ -282,7 +280,6 @@ export class InboundCall {
   }
 
   #noAnswer(): void {
-    this.#ringTimer = undefined;
     if (this.#state !== 'ringing') return;
     this.log.info('nobody answered in Matrix');
     void this.#end('NO_ANSWER', 'NO_ANSWER', 'Missed call.', true, 'invite_timeout');
@@ -305,9 +302,8 @@ export class InboundCall {
   #finish(outcome: CallOutcome, tellMatrix: boolean, notice: string | undefined): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
-    clearTimeout(this.#ringTimer);
-    clearTimeout(this.#gatherTimer);
-    this.#ringTimer = this.#gatherTimer = undefined;
+    this.#timers.clear('ring');
+    this.#timers.clear('gather');
     this.#flushDtmf();
     this.log.info({ cause: outcome.cause, reason: outcome.reason }, 'call ended');
     if (tellMatrix) {

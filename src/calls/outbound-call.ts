@@ -11,6 +11,7 @@ import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
 import { outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
+import { CallTimers, type TimerLedger } from './call-timers.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
 
@@ -25,6 +26,8 @@ export interface CallPorts {
   lateCandidates(count: number): void;
   /** Set-up milestones, for latency metrics. */
   milestone(call: OutboundCall, kind: MilestoneKind): void;
+  /** Where the call's timers are counted (the manager's; a private one when absent). */
+  readonly timers?: TimerLedger;
 }
 
 /** Points in a call's set-up whose distances the metrics measure. */
@@ -73,9 +76,7 @@ export class OutboundCall {
   #hangupFacts: HangupFacts | undefined;
   #answeredToMatrix = false;
   #farEndAnswered = false;
-  #gatherTimer: NodeJS.Timeout | undefined;
-  #lifetimeTimer: NodeJS.Timeout | undefined;
-  #causeTimer: NodeJS.Timeout | undefined;
+  readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause'>;
   #byeCause: string | undefined;
   /** Matrix sends of this call, in order (the sdk sends call events in parallel otherwise). */
   #matrixChain: Promise<void> = Promise.resolve();
@@ -85,6 +86,7 @@ export class OutboundCall {
     this.#invite = invite;
     this.#settings = settings;
     this.#ports = ports;
+    this.#timers = new CallTimers(ports.timers);
     this.matrixCallId = invite.content.call_id;
     this.roomId = invite.roomId;
     this.userId = invite.sender;
@@ -106,13 +108,13 @@ export class OutboundCall {
   start(): void {
     this.#ports.milestone(this, 'matrix_invite_received');
     const lifetimeLeft = this.#invite.content.lifetime - (this.#invite.ageMs ?? 0);
-    this.#lifetimeTimer = setTimeout(() => this.#onLifetimeOver(), Math.max(0, lifetimeLeft));
+    this.#timers.set('lifetime', Math.max(0, lifetimeLeft), () => this.#onLifetimeOver());
     if (/^a=end-of-candidates\r?$/m.test(this.#offerSdp)) {
       this.#dial('offer complete');
       return;
     }
     const windowLeft = Math.max(0, this.#settings.gatheringWindowMs - (Date.now() - this.#receivedAt));
-    this.#gatherTimer = setTimeout(() => this.#dial('gathering window closed'), windowLeft);
+    this.#timers.set('gather', windowLeft, () => this.#dial('gathering window closed'));
   }
 
   /** Trickled candidates from the caller's party. */
@@ -141,8 +143,7 @@ export class OutboundCall {
 
   #dial(trigger: string): void {
     if (this.#state !== 'gathering') return;
-    clearTimeout(this.#gatherTimer);
-    this.#gatherTimer = undefined;
+    this.#timers.clear('gather');
     const complete = trigger !== 'gathering window closed';
     const merged = mergeCandidates(this.#offerSdp, this.#candidates, complete);
     for (const r of merged.refused) this.log.warn({ candidate: r.candidate.slice(0, 120), reason: r.reason }, 'refused a trickled candidate');
@@ -257,10 +258,10 @@ export class OutboundCall {
       return;
     }
     if (!this.#move('ending')) return;
-    this.#causeTimer = setTimeout(() => {
+    this.#timers.set('cause', this.#settings.hangupCauseWaitMs, () => {
       this.log.warn('no CHANNEL_HANGUP_COMPLETE from ESL in time; using the verto.bye cause');
       this.#finish(outcomeOf({ hangupCause: this.#byeCause, answered: this.#farEndAnswered }), true);
-    }, this.#settings.hangupCauseWaitMs);
+    });
   }
 
   /** ESL CHANNEL_HANGUP_COMPLETE of the Verto leg: the source of truth. */
@@ -329,7 +330,6 @@ export class OutboundCall {
   }
 
   #onLifetimeOver(): void {
-    this.#lifetimeTimer = undefined;
     if (this.#state === 'gathering' || this.#state === 'dialling') {
       this.log.info('invite lifetime over before answer');
       void this.hangup('NO_ANSWER', { cause: 'NO_ANSWER', sipStatus: undefined, reason: 'invite_timeout', notice: 'Nobody answered.' });
@@ -345,10 +345,7 @@ export class OutboundCall {
   #finish(outcome: CallOutcome, tellMatrix: boolean): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
-    clearTimeout(this.#gatherTimer);
-    clearTimeout(this.#lifetimeTimer);
-    clearTimeout(this.#causeTimer);
-    this.#gatherTimer = this.#lifetimeTimer = this.#causeTimer = undefined;
+    this.#timers.clearAll();
     this.log.info({ cause: outcome.cause, sipStatus: outcome.sipStatus, reason: outcome.reason }, 'call ended');
     if (tellMatrix) this.#told = this.#tellMatrix(outcome.reason, outcome.notice);
     this.#ports.ended(this, outcome);

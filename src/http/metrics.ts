@@ -13,6 +13,8 @@ export interface CallCounts {
   readonly outcomes: ReadonlyMap<string, number>;
   readonly refusals: ReadonlyMap<string, number>;
   readonly lateCandidates: number;
+  /** What the call manager holds, by kind (leak detection: all 0 when idle). */
+  readonly held?: Readonly<Record<string, number>>;
 }
 
 /** What the Matrix client holds of room history (MatrixBot.timelineStats()). */
@@ -77,6 +79,23 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(calls().lateCandidates);
+      },
+    });
+    new Gauge({
+      name: 'mse_calls_held',
+      help: 'What the call manager holds, by kind: index entries, per-user live counts, pending call timers (all 0 when no call is in progress; a value that stays up is a leak)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const [kind, n] of Object.entries(calls().held ?? {})) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'mse_process_active_timers',
+      help: 'Timers pending in the process (process.getActiveResourcesInfo())',
+      registers: [this.registry],
+      collect() {
+        this.set(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length);
       },
     });
     new Gauge({

@@ -48,4 +48,11 @@ export class UserLimits {
   liveCalls(userId: string): number {
     return this.#live.get(userId) ?? 0;
   }
+
+  /** Live calls counted across all users (0 when no call is in progress). */
+  totalLive(): number {
+    let n = 0;
+    for (const v of this.#live.values()) n += v;
+    return n;
+  }
 }

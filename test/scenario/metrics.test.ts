@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundFixture, content } from '../support/outbound-fixture.ts';
 import { httpGet } from '../support/net.ts';
 import { pollUntil } from '../support/wait.ts';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   });
 });
 
+afterEach(async () => f?.expectNothingLeft());
 afterAll(async () => f?.stop());
 
 async function scrape(): Promise<Map<string, Family>> {

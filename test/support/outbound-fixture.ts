@@ -141,10 +141,32 @@ export class OutboundFixture {
     return (await httpGet(`http://127.0.0.1:${this.httpPort}/metrics`)).text;
   }
 
-  /** No call object in the edge, no channel in FreeSWITCH. */
+  /** A gauge's samples from /metrics, by their label text ('' for none). */
+  async gauge(name: string): Promise<Map<string, number>> {
+    const text = await this.metrics();
+    const out = new Map<string, number>();
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) out.set(m[1] ?? '', Number(m[2]));
+    return out;
+  }
+
+  /**
+   * No call object, index entry, per-user count or call timer in the edge
+   * (mse_calls_held, every kind 0), no channel in FreeSWITCH.
+   */
   async expectNothingLeft(): Promise<void> {
     for (const c of this.callers.splice(0)) await c.close();
     await pollUntil(async () => (await this.liveCalls()) === 0, 'no live call in the edge', 8_000);
+    let held = new Map<string, number>();
+    await pollUntil(
+      async () => {
+        held = await this.gauge('mse_calls_held');
+        return held.size > 0 && [...held.values()].every((n) => n === 0);
+      },
+      'nothing held by the call manager',
+      8_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(Object.fromEntries(held))}`);
+    });
     await pollUntil(() => this.fs.model.channels().length === 0, 'no FreeSWITCH channel', 8_000);
   }
 

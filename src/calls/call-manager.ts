@@ -317,6 +317,12 @@ export class CallManager {
 
   async #onInvite(invite: Extract<CallEvent, { type: 'm.call.invite' }>): Promise<void> {
     if (this.#byMatrixId.has(invite.content.call_id)) return;
+    const invitee = invite.content.invitee;
+    if (invitee !== undefined && invitee !== this.#config.matrix.user_id) {
+      // A v1 invite addressed to another member of the room: not the edge's to dial, nor to refuse.
+      this.#log.info({ call: invite.content.call_id, room: invite.roomId, invitee }, 'ignored an invite addressed to another user');
+      return;
+    }
     const facts = this.#matrix.roomFacts(invite.roomId, invite.sender);
     const decided = admitInvite(this.#rules, invite, facts, this.#dialled.get(invite.roomId));
     if (!decided.ok) {

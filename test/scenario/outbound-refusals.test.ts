@@ -116,6 +116,23 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
   });
 });
 
+describe('an invite addressed to another member of the room', () => {
+  it('is neither dialled nor refused by the edge', async () => {
+    await f.say('!dial +4930300003');
+    const since = f.notices().length;
+    const forBob = f.newCaller({ invitee: '@bob:localhost' });
+    await forBob.invite();
+    // The next invite in the room is served; the edge read the first one before it (one /sync stream, in order).
+    const next = f.newCaller();
+    await next.invite();
+    await f.waitEvent(f.byEdge('m.call.answer', next.options.callId));
+    expect(f.fs.vertoRecord.filter((r) => r.method === 'invite' && r.invite?.dialogVariables['mse_matrix_call_id'] === forBob.options.callId)).toEqual([]);
+    expect(f.events((e) => e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === forBob.options.callId)).toEqual([]);
+    expect(f.notices().slice(since)).toEqual([]);
+    next.hangup();
+  });
+});
+
 describe('malformed invites are refused with a reason; the next call still works', () => {
   const base = (callId: string) => ({ call_id: callId, party_id: 'ALICEDEVICE', version: '1', lifetime: 60_000 });
   const AUDIOLESS = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\na=fingerprint:sha-256 AA\r\n';

@@ -17,6 +17,8 @@ export interface CallerOptions {
   readonly lifetime?: number;
   /** Send end-of-candidates once gathering completes (default true). */
   readonly endOfCandidates?: boolean;
+  /** The v1 invite's `invitee` (the one user the call is for). */
+  readonly invitee?: string;
 }
 
 export class WeriftCaller {
@@ -67,7 +69,7 @@ export class WeriftCaller {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     this.offerSdp = offer.sdp;
-    this.send('m.call.invite', { offer: { type: 'offer', sdp: offer.sdp }, lifetime: this.options.lifetime ?? 60_000 });
+    this.send('m.call.invite', { offer: { type: 'offer', sdp: offer.sdp }, lifetime: this.options.lifetime ?? 60_000, ...(this.options.invitee === undefined ? {} : { invitee: this.options.invitee }) });
     invited = true;
     flush();
     await this.#gatheringDone;

@@ -103,7 +103,7 @@ export class OutboundFixture {
     return this.notices(roomId)[before] ?? '';
   }
 
-  newCaller(opts: { userId?: string; roomId?: string; endOfCandidates?: boolean; version?: '1' | 0 } = {}): WeriftCaller {
+  newCaller(opts: { userId?: string; roomId?: string; endOfCandidates?: boolean; version?: '1' | 0; invitee?: string } = {}): WeriftCaller {
     const caller = new WeriftCaller({
       hs: this.mx.hs,
       userId: opts.userId ?? this.mx.aliceId,
@@ -111,6 +111,7 @@ export class OutboundFixture {
       callId: `call${++this.#seq}x${Date.now()}`,
       endOfCandidates: opts.endOfCandidates ?? true,
       ...(opts.version === undefined ? {} : { version: opts.version }),
+      ...(opts.invitee === undefined ? {} : { invitee: opts.invitee }),
     });
     this.callers.push(caller);
     return caller;

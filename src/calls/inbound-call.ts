@@ -7,7 +7,7 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
 import { uuidKill } from '../esl/commands.ts';
-import type { MilestoneKind } from './outbound-call.ts';
+import { maxDurationNotice, type MilestoneKind } from './outbound-call.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface InboundSettings {
   readonly ringTimeoutMs: number;
   readonly gatheringWindowMs: number;
   readonly dtmfBatchMs: number;
+  /** Longest answered call, in seconds; then the edge hangs up. */
+  readonly maxDurationS: number;
 }
 
 export interface InboundPorts {
@@ -74,7 +76,7 @@ export class InboundCall {
   #winner: { userId: string; partyId: string | undefined; sdp: string } | undefined;
   /** Candidates per (user, party) until an answer is chosen. */
   readonly #candidates = new Map<string, TrickledCandidate[]>();
-  readonly #timers: CallTimers<'ring' | 'gather' | 'dtmf'>;
+  readonly #timers: CallTimers<'ring' | 'gather' | 'dtmf' | 'max_duration'>;
   #dtmfDigits = '';
   #farLegUuid: string | undefined;
   #matrixChain: Promise<void> = Promise.resolve();
@@ -196,6 +198,10 @@ export class InboundCall {
     const candidates = this.#candidates.get(this.#key(this.#winner.userId, this.#winner.partyId)) ?? [];
     const merged = mergeCandidates(this.#winner.sdp, candidates, trigger !== 'gathering window closed');
     this.#move('answered');
+    this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
+      this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
+      void this.#end('ALLOTTED_TIMEOUT', 'ALLOTTED_TIMEOUT', maxDurationNotice(this.#settings.maxDurationS));
+    });
     try {
       const answering = this.#ports.verto('verto.answer', { sdp: merged.sdp, dialogParams: { callID: this.uuid } });
       this.#ports.milestone(this, 'verto_answer_sent');

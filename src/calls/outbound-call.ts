@@ -53,6 +53,8 @@ export interface OutboundCallSettings {
   readonly hangupCauseWaitMs: number;
   /** Ring timeout toward the trunk, in seconds (handed to the dialplan). */
   readonly ringTimeoutS: number;
+  /** Longest answered call, in seconds; then the edge hangs up. */
+  readonly maxDurationS: number;
 }
 
 /** One Matrix -> SIP call: owns its state, timers and logger. */
@@ -76,7 +78,7 @@ export class OutboundCall {
   #hangupFacts: HangupFacts | undefined;
   #answeredToMatrix = false;
   #farEndAnswered = false;
-  readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause'>;
+  readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #byeCause: string | undefined;
   /** Matrix sends of this call, in order (the sdk sends call events in parallel otherwise). */
   #matrixChain: Promise<void> = Promise.resolve();
@@ -200,6 +202,10 @@ export class OutboundCall {
   onAnswer(sdp: string | undefined): void {
     if (!this.#move('answered')) return;
     this.#farEndAnswered = true;
+    this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
+      this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
+      void this.hangup('ALLOTTED_TIMEOUT', { cause: 'ALLOTTED_TIMEOUT', sipStatus: undefined, reason: 'user_hangup', notice: maxDurationNotice(this.#settings.maxDurationS) });
+    });
     if (!this.#answeredToMatrix) {
       if (sdp === undefined) {
         this.log.error('verto.answer without SDP and no earlier verto.media');
@@ -359,4 +365,10 @@ export class OutboundCall {
       this.log.error({ err: (err as Error).message }, 'could not tell Matrix the call ended');
     }
   }
+}
+
+/** The room notice when the edge ends a call at calls.max_duration_s. */
+export function maxDurationNotice(seconds: number): string {
+  const span = seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+  return `The call was ended: it reached this bridge's limit of ${span} per call.`;
 }

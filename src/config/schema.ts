@@ -138,6 +138,8 @@ export const callsSchema = z
     hangup_cause_wait_ms: durationMs(50, 10_000).default(1_500),
     /** Ring timeout toward the trunk. */
     ring_timeout_s: z.number({ error: 'must be a number of seconds' }).int().min(5, { error: 'must be at least 5' }).max(300, { error: 'must be at most 300' }).default(60),
+    /** Longest answered call, either direction; then the edge hangs up (a client that vanished must not hold a trunk line for ever). */
+    max_duration_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(1, { error: 'must be at least 1' }).max(86_400, { error: 'must be at most 86400 (24 h)' }).default(14_400),
   })
   .prefault({});
 

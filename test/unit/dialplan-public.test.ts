@@ -32,6 +32,8 @@ describe('inbound template', () => {
       verto_h_mse_caller_number: '+4940123456',
       mse_caller_name: 'Bob Caller',
       verto_h_mse_caller_name: 'Bob Caller',
+      // no RTP for 60 s on either leg (a vanished Matrix client): FreeSWITCH hangs up
+      media_timeout: '60000',
     });
     expect(result?.variables['effective_caller_id_number']).toBe('+4940123456');
     expect(result?.actions.map((a) => a.app).slice(-2)).toEqual(['bridge', 'hangup']);

@@ -66,7 +66,9 @@ describe('outbound template: valid calls', () => {
     const actions = routeOf(vertoCall(VALID)).actions;
     const apps = actions.map((a) => a.app);
     expect(apps.slice(-2)).toEqual(['bridge', 'hangup']);
-    expect(apps.slice(0, -2).every((app) => app === 'set')).toBe(true);
+    expect(apps.slice(0, -2).every((app) => app === 'set' || app === 'export')).toBe(true);
+    // the only export: a media timeout (literal, from vars) on both legs
+    expect(actions.filter((a) => a.app === 'export').map((a) => a.data)).toEqual(['media_timeout=60000']);
     const hangup = actions.at(-1);
     expect(hangup?.template).toBe('${originate_disposition}');
     expect(engine.expand(hangup?.template ?? '', { originate_disposition: 'NO_ANSWER' })).toBe('NO_ANSWER');

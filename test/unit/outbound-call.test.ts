@@ -61,6 +61,7 @@ function harness(callInvite = invite()) {
       gatheringWindowMs: 10_000,
       hangupCauseWaitMs: 1_500,
       ringTimeoutS: 60,
+      maxDurationS: 3_600,
     },
     ports,
     createLogger('silent'),

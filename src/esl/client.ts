@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import esl, { type Connection, type Event as ModeslEvent } from 'modesl';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
@@ -5,7 +6,7 @@ import type { EdgeConfig } from '../config/load.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
 import { Reconnector } from '../net/reconnector.ts';
 import { TimeoutError } from '../net/deadline.ts';
-import { assertSingleLine } from './grammar.ts';
+import { assertSingleLine, eslApiCommand } from './grammar.ts';
 import type { ApiCommand } from './commands.ts';
 import { parseEslEvent, SUBSCRIBED_EVENTS, type EslEvent } from './events.ts';
 
@@ -45,6 +46,23 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A `bgapi` job: waiting for its command/reply, then for its BACKGROUND_JOB event. */
+interface Job {
+  /** Its Job-UUID: ours, or the one the reply named should it differ. */
+  id: string;
+  readonly command: string;
+  readonly resolve: (body: string) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  /** Set once the command/reply (`+OK Job-UUID: <id>`) arrived. */
+  accepted: boolean;
+}
+
+export interface BgapiOptions {
+  /** Deadline for the whole job (reply and BACKGROUND_JOB); default esl.request_timeout_ms. */
+  readonly timeoutMs?: number;
+}
+
 /**
  * The edge's event-socket client. modesl does the framing; this class owns
  * what modesl lacks: a deadline on every request and on connecting,
@@ -61,6 +79,8 @@ export class EslClient {
   readonly #link: Reconnector;
   readonly #events = new Listeners<[EslEvent]>();
   readonly #pending = new Set<Pending>();
+  /** bgapi jobs by Job-UUID. */
+  readonly #jobs = new Map<string, Job>();
   #conn: Connection | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
 
@@ -91,14 +111,18 @@ export class EslClient {
     this.#link.start();
   }
 
+  /** Requests and bgapi jobs still waiting (for tests and shutdown checks). */
+  get pendingCount(): number {
+    return this.#pending.size + this.#jobs.size;
+  }
+
   /** Send `api <command> <args>`; resolves with the response body. */
   api(command: ApiCommand): Promise<string> {
     const conn = this.#conn;
     if (this.#link.state !== 'connected' || conn === undefined) {
       return Promise.reject(new EslError(`ESL is not connected (${this.#link.state})`));
     }
-    const line = command.args === '' ? command.command : `${command.command} ${command.args}`;
-    assertSingleLine(line);
+    const line = commandLine(command);
     return new Promise<string>((resolve, reject) => {
       const pending: Pending = {
         resolve,
@@ -118,6 +142,83 @@ export class EslClient {
         resolve(body);
       });
     });
+  }
+
+  /**
+   * Send `bgapi <command> <args>` with our own `Job-UUID` header (FreeSWITCH
+   * uses it: mod_event_socket.c parse_command, bgapi branch) and resolve with
+   * the body of the BACKGROUND_JOB event for that job: the API's output,
+   * `-ERR ...` included, as `api()` does. One deadline covers the reply and
+   * the event. No reply in time means the reply order can no longer be
+   * trusted, so the connection is dropped; a reply without the event only
+   * fails this job (the connection is fine, the job may still be running in
+   * FreeSWITCH and its late event is ignored). On connection loss the job
+   * fails: its event would never reach a new socket.
+   */
+  bgapi(command: ApiCommand, options: BgapiOptions = {}): Promise<string> {
+    let line: string;
+    try {
+      line = commandLine(command);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const conn = this.#conn;
+    if (this.#link.state !== 'connected' || conn === undefined) {
+      return Promise.reject(new EslError(`ESL is not connected (${this.#link.state})`));
+    }
+    const jobId = randomUUID();
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    return new Promise<string>((resolve, reject) => {
+      const job: Job = {
+        id: jobId,
+        command: command.command,
+        resolve,
+        reject,
+        accepted: false,
+        timer: setTimeout(() => {
+          if (this.#jobs.get(job.id) !== job) return;
+          this.#jobs.delete(job.id);
+          reject(new TimeoutError(`ESL bgapi ${command.command} (job ${job.id}${job.accepted ? ', accepted, no BACKGROUND_JOB' : ', no reply'})`, timeoutMs));
+          if (!job.accepted) this.#lose(`no reply to bgapi ${command.command} within ${timeoutMs} ms`);
+        }, timeoutMs),
+      };
+      this.#jobs.set(jobId, job);
+      // Not modesl's bgapi(): it waits with once() on the job's event name, a listener that stays forever when the job never ends.
+      conn.sendRecv(`bgapi ${line}`, { 'Job-UUID': jobId }, (reply: ModeslEvent) => this.#onBgapiReply(conn, job, reply));
+    });
+  }
+
+  #onBgapiReply(conn: Connection, job: Job, reply: ModeslEvent): void {
+    if (conn !== this.#conn || this.#jobs.get(job.id) !== job) return;
+    const text = reply.getHeader('Reply-Text') ?? '';
+    const echoed = reply.getHeader('Job-UUID');
+    if (!text.startsWith('+OK') || echoed === undefined) {
+      this.#finishJob(job);
+      job.reject(new EslError(`ESL bgapi ${job.command} refused: ${text === '' ? 'no Reply-Text' : text}`));
+      return;
+    }
+    job.accepted = true;
+    if (echoed !== job.id) {
+      // FreeSWITCH takes the client's Job-UUID; should one ever differ, the reply's is the id the event will carry.
+      this.#log.warn({ sent: job.id, replied: echoed }, 'bgapi reply names another Job-UUID');
+      this.#jobs.delete(job.id);
+      job.id = echoed;
+      this.#jobs.set(echoed, job);
+    }
+  }
+
+  #finishJob(job: Job): void {
+    clearTimeout(job.timer);
+    if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+  }
+
+  #onBackgroundJob(event: EslEvent): void {
+    const jobId = event.headers.get('Job-UUID');
+    if (jobId === undefined) return;
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return; // another socket's job, or one that timed out
+    this.#finishJob(job);
+    job.resolve(event.body ?? '');
   }
 
   /** Close the connection and stop reconnecting. Pending requests fail. */
@@ -183,6 +284,7 @@ export class EslClient {
     if (typeof contentType !== 'string' || !contentType.startsWith('text/event-')) return;
     try {
       const event = parseEslEvent(raw as ModeslEvent);
+      if (event.name === 'BACKGROUND_JOB') this.#onBackgroundJob(event);
       this.#events.emit(event);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'ignored a malformed ESL event');
@@ -197,6 +299,11 @@ export class EslClient {
       p.reject(new EslError(`ESL connection lost: ${reason}`));
     }
     this.#pending.clear();
+    for (const [jobId, job] of this.#jobs) {
+      clearTimeout(job.timer);
+      job.reject(new EslError(`ESL connection lost before bgapi ${job.command} (job ${jobId}) finished: ${reason}`));
+    }
+    this.#jobs.clear();
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn) {
@@ -211,4 +318,12 @@ export class EslClient {
     this.#teardown(reason);
     this.#link.lost(reason);
   }
+}
+
+/** The command line after "api "/"bgapi ": a checked command name, one line. */
+function commandLine(command: ApiCommand): string {
+  eslApiCommand(command.command);
+  const line = command.args === '' ? command.command : `${command.command} ${command.args}`;
+  assertSingleLine(line);
+  return line;
 }

@@ -43,6 +43,8 @@ export function parseEslEvent(raw: ModeslEvent): EslEvent {
  * event carries the channel's 100+ variables and costs a JSON parse in
  * modesl (the largest CPU cost in the benchmark's profile), so the rest
  * (CREATE, PROGRESS, ANSWER, HANGUP, DESTROY...) are not asked for.
- * BACKGROUND_JOB and CHANNEL_EXECUTE_COMPLETE are modesl's own.
+ * BACKGROUND_JOB carries bgapi results (EslClient.bgapi waits for it; a
+ * socket that did not subscribe never gets it, real capture esl-03 step 14);
+ * modesl also asks for it and CHANNEL_EXECUTE_COMPLETE right after auth.
  */
 export const SUBSCRIBED_EVENTS = ['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE', 'DTMF', 'BACKGROUND_JOB', 'CHANNEL_EXECUTE_COMPLETE'] as const;

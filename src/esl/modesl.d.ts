@@ -26,6 +26,8 @@ declare module 'modesl' {
     api(command: string, args: string, cb: (event: Event) => void): void;
     bgapi(command: string, args: string, jobid: string, cb: (event: Event) => void): void;
     sendRecv(command: string, cb: (event: Event) => void): void;
+    /** `headers` are written as `Name: value` lines after the command (e.g. bgapi's Job-UUID). */
+    sendRecv(command: string, headers: Record<string, string>, cb: (event: Event) => void): void;
     disconnect(): void;
     connected(): boolean;
   }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import { RTCPeerConnection } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, useOPUS, usePCMU } from 'werift';
 import { candidatesPerMLine, mergeCandidates } from '../../src/sdp/candidates.ts';
 import { sdpForMatrix } from '../../src/sdp/for-matrix.ts';
 import { checkClientSdp } from '../../src/sdp/offer.ts';
@@ -150,5 +150,113 @@ describe('client SDP checks', () => {
   it('refuses an audio m-line without ICE credentials', () => {
     const noIce = client[0]![1].split('\r\n').filter((l) => !l.startsWith('a=ice-')).join('\r\n');
     expect(checkClientSdp(noIce)).toEqual({ ok: false, reason: 'audio m-line has no ICE credentials' });
+  });
+});
+
+// Issue 4 item 7: RFC 4733 telephone-event survives both ways, so in-band
+// DTMF from the Matrix client's media reaches FreeSWITCH and back.
+describe('RFC 4733 telephone-event is kept (in-band DTMF passes through)', () => {
+  const TE_RTPMAP = 'a=rtpmap:101 telephone-event/8000';
+  const TE_FMTP = 'a=fmtp:101 0-15';
+
+  /**
+   * The real werift offer of verto-04 with telephone-event added exactly as
+   * werift writes it when the codec is configured (payload 101 on the
+   * m-line, rtpmap and fmtp after the codecs; see telephoneEventWerift).
+   */
+  function offerWithTelephoneEvent(): string {
+    const out = realOffer('verto-04').replace('m=audio 9 UDP/TLS/RTP/SAVPF 96 0\r\n', 'm=audio 9 UDP/TLS/RTP/SAVPF 96 0 101\r\n').replace(
+      'a=rtpmap:0 PCMU/8000\r\n',
+      `a=rtpmap:0 PCMU/8000\r\n${TE_RTPMAP}\r\n${TE_FMTP}\r\n`,
+    );
+    expect(out).toContain(TE_FMTP);
+    expect(out).toContain(' 96 0 101\r\n');
+    return out;
+  }
+
+  /**
+   * FreeSWITCH's real verto-04 answer, as FreeSWITCH writes it when the offer
+   * has telephone-event: the payload type appended to the m-line, and after
+   * the codec's fmtp an `a=rtpmap:<te> telephone-event/<rate>` line with no
+   * fmtp on a WebRTC (AVPF) leg (switch_core_media.c
+   * switch_core_media_gen_local_sdp, CF_AVPF branch). No real capture has
+   * it: the captured werift offers carried no telephone-event.
+   */
+  function answerWithTelephoneEvent(): string {
+    const answer = server.find(([n]) => n.startsWith('verto-04') && n.includes('verto.answer'))?.[1] ?? '';
+    const out = answer
+      .replace(/^(m=audio \d+ UDP\/TLS\/RTP\/SAVPF 96)\r\n/m, '$1 101\r\n')
+      .replace(/^(a=fmtp:96 [^\r\n]*)\r\n/m, `$1\r\n${TE_RTPMAP}\r\n`);
+    expect(out).toContain(TE_RTPMAP);
+    expect(out).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 96 101\r$/m);
+    return out;
+  }
+
+  function realOffer(prefix: string): string {
+    const found = client.find(([n]) => n.startsWith(prefix) && n.includes('verto.invite'));
+    expect(found).toBeDefined();
+    return found![1];
+  }
+
+  function telephoneEventWerift(): RTCPeerConnection {
+    return new RTCPeerConnection({
+      codecs: {
+        audio: [useOPUS(), usePCMU(), new RTCRtpCodecParameters({ mimeType: 'audio/telephone-event', clockRate: 8000, payloadType: 101, parameters: '0-15' })],
+      },
+    });
+  }
+
+  function expectTelephoneEvent(sdp: string, withFmtp: boolean): void {
+    const audio = parse(sdp).media.find((m) => m.type === 'audio');
+    expect(String(audio?.payloads).split(' ')).toContain('101');
+    expect(audio?.rtp).toContainEqual({ payload: 101, codec: 'telephone-event', rate: 8000 });
+    if (withFmtp) expect(audio?.fmtp).toContainEqual({ payload: 101, config: '0-15' });
+  }
+
+  it('the offer sent to Verto keeps the client\'s telephone-event payload, rtpmap and fmtp', () => {
+    const offer = offerWithTelephoneEvent();
+    expect(checkClientSdp(offer).ok).toBe(true);
+    // what outbound calls send in verto.invite: the client's offer with the trickled candidates merged in
+    const srflx = 'candidate:842163049 1 udp 1677729535 203.0.113.7 54400 typ srflx raddr 10.0.0.1 rport 54400 generation 0';
+    const sent = mergeCandidates(offer, [{ candidate: srflx, sdpMid: '0' }], true).sdp;
+    expect(sent).toContain(`${TE_RTPMAP}\r\n${TE_FMTP}\r\n`);
+    expect(sent).toContain('m=audio 9 UDP/TLS/RTP/SAVPF 96 0 101\r\n');
+    expectTelephoneEvent(sent, true);
+  });
+
+  it('a real werift offer with telephone-event keeps it on the way to Verto', async () => {
+    const pc = telephoneEventWerift();
+    try {
+      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      await pc.setLocalDescription(await pc.createOffer());
+      const offer = pc.localDescription?.sdp ?? '';
+      expectTelephoneEvent(offer, true); // the generator really offers it
+      expect(checkClientSdp(offer).ok).toBe(true);
+      expectTelephoneEvent(mergeCandidates(offer, [], true).sdp, true);
+    } finally {
+      await pc.close();
+    }
+  });
+
+  it('FreeSWITCH\'s telephone-event in its answer survives normalisation for Matrix', () => {
+    const out = sdpForMatrix(answerWithTelephoneEvent(), offerWithTelephoneEvent());
+    expect(out.sdp).toContain(`${TE_RTPMAP}\r\n`);
+    const audio = parse(out.sdp).media[0]!;
+    expect(String(audio.payloads)).toBe('96 101');
+    expectTelephoneEvent(out.sdp, false);
+  });
+
+  it('a werift client that offered telephone-event negotiates it from the normalised answer', async () => {
+    const pc = telephoneEventWerift();
+    try {
+      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      await pc.setLocalDescription(await pc.createOffer());
+      const out = sdpForMatrix(answerWithTelephoneEvent(), pc.localDescription?.sdp);
+      await pc.setRemoteDescription({ type: 'answer', sdp: out.sdp });
+      const codecs = pc.getTransceivers()[0]?.codecs.map((c) => `${c.mimeType.toLowerCase()}/${c.clockRate}/${c.payloadType}`);
+      expect(codecs).toContain('audio/telephone-event/8000/101');
+    } finally {
+      await pc.close();
+    }
   });
 });

@@ -21,6 +21,8 @@ export interface CallCounts {
 export interface TimelineCounts {
   readonly retained: number;
   readonly dropped: number;
+  readonly encrypted?: number;
+  readonly gaps?: number;
 }
 
 /**
@@ -113,6 +115,24 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(timelines().dropped);
+      },
+    });
+    new Counter({
+      name: 'mse_matrix_encrypted_events_total',
+      help: 'Encrypted room events the edge could not read (it has no end-to-end encryption; each room is told once)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(timelines().encrypted ?? 0);
+      },
+    });
+    new Counter({
+      name: 'mse_matrix_sync_gaps_total',
+      help: 'Syncs that skipped events in a room (limited timeline): call events in the gap were not seen',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(timelines().gaps ?? 0);
       },
     });
     this.connectionUp = new Gauge({

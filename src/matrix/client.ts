@@ -94,6 +94,13 @@ export class MatrixBot {
   #client: MatrixClient | undefined;
   #startedAt = 0;
   readonly #timelines = new TimelineTrimmer();
+  /** Rooms told that the edge cannot read encrypted events (once each). */
+  readonly #encryptedRooms = new Set<string>();
+  #encryptedEvents = 0;
+  /** Syncs that skipped events in a room (a "limited" timeline: matrix-js-sdk resets it). */
+  #gaps = 0;
+  /** Rooms whose live events the edge has been reading (a reset before that is the history before a join, not a gap). */
+  readonly #liveRooms = new Set<string>();
 
   constructor(options: MatrixBotOptions) {
     this.#options = options;
@@ -105,9 +112,9 @@ export class MatrixBot {
     return this.#state;
   }
 
-  /** Room events held in memory (live timelines), and events dropped from them since start. */
-  timelineStats(): { retained: number; dropped: number } {
-    return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped };
+  /** Room events held in memory (live timelines), dropped from them since start, encrypted ones the edge could not read, syncs with a gap. */
+  timelineStats(): { retained: number; dropped: number; encrypted: number; gaps: number } {
+    return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped, encrypted: this.#encryptedEvents, gaps: this.#gaps };
   }
 
   onCallEvent(fn: (event: CallEvent) => void): () => void {
@@ -190,7 +197,14 @@ export class MatrixBot {
     client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
       if (toStartOfTimeline || room === undefined) return;
       this.#timelines.touch(room);
+      this.#liveRooms.add(room.roomId);
       this.#onTimelineEvent(event, room.roomId);
+    });
+    client.on(RoomEvent.TimelineReset, (room: Room | undefined) => {
+      // The edge's own trims reset timelines too; any other reset is a sync that skipped events.
+      if (room === undefined || this.#timelines.trimming || !this.#liveRooms.has(room.roomId)) return;
+      this.#gaps += 1;
+      this.#log.warn({ room: room.roomId }, 'a sync skipped events in this room (limited timeline): call events in the gap were not seen');
     });
     client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
       if (member.userId === this.#options.userId && member.membership === 'invite') {
@@ -306,6 +320,10 @@ export class MatrixBot {
       }
       return;
     }
+    if (type === 'm.room.encrypted') {
+      this.#onEncrypted(event, roomId);
+      return;
+    }
     if (!isCallEventType(type)) return;
     const sender = event.getSender();
     const eventId = event.getId();
@@ -321,5 +339,18 @@ export class MatrixBot {
       this.#log.warn({ roomId, sender, type, reason: parsed.reason }, 'refused a malformed call event');
       this.#rejected.emit({ roomId, sender, type, reason: parsed.reason, content });
     }
+  }
+
+  /** The edge has no end-to-end encryption: say so (log, count, one notice per room) rather than drop calls and commands unseen. */
+  #onEncrypted(event: MatrixEvent, roomId: string): void {
+    const sender = event.getSender();
+    if (sender === undefined || sender === this.#options.userId) return;
+    this.#encryptedEvents += 1;
+    if (this.#encryptedRooms.has(roomId)) return;
+    this.#encryptedRooms.add(roomId);
+    this.#log.warn({ room: roomId, sender }, 'an encrypted event: the edge cannot read calls or commands in encrypted rooms');
+    this.sendNotice(roomId, 'This room is end-to-end encrypted, and the phone bridge cannot read encrypted calls or messages. Call from a room without encryption.').catch((err: Error) =>
+      this.#log.warn({ room: roomId, err: err.message }, 'could not post the encryption notice'),
+    );
   }
 }

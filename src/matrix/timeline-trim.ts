@@ -23,10 +23,16 @@ export class TimelineTrimmer {
   readonly #keep: number;
   readonly #touched = new Set<Room>();
   #dropped = 0;
+  #trimming = false;
 
   constructor(keep: number = TIMELINE_KEEP_EVENTS) {
     if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`timeline keep must be a positive integer (got ${keep})`);
     this.#keep = keep;
+  }
+
+  /** True while trim() resets timelines (so a listener can tell its resets from a gappy sync's). */
+  get trimming(): boolean {
+    return this.#trimming;
   }
 
   /** Events dropped since start. */
@@ -45,7 +51,12 @@ export class TimelineTrimmer {
     for (const room of this.#touched) {
       const held = room.getLiveTimeline().getEvents().length;
       if (held <= this.#keep) continue;
-      room.resetLiveTimeline(null, null);
+      this.#trimming = true;
+      try {
+        room.resetLiveTimeline(null, null);
+      } finally {
+        this.#trimming = false;
+      }
       dropped += held;
     }
     this.#touched.clear();

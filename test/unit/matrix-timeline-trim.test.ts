@@ -70,5 +70,64 @@ describe('MatrixBot room timelines', () => {
     const facts = b.roomFacts(roomId, alice.userId);
     expect(facts.destination).toBe('+4930123456');
     expect(facts.powerLevel).toBe(100);
+    // the edge's own trims are not gaps
+    expect(b.timelineStats().gaps).toBe(0);
   });
+
+  it('reports a sync that skipped events (more than a sync carries arrived at once), and no gap for the history before a join', async () => {
+    const { bot: b, hs: h, alice, roomId, changes, bodies } = await liveBot();
+    expect(b.timelineStats().gaps).toBe(0);
+    for (let i = 0; i < 25; i++) h.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: `burst ${i}` });
+    await waitUntil(changes, () => bodies.includes('burst 24'), 'the end of the burst');
+    expect(bodies.length).toBeLessThan(25);
+    await pollUntil(() => b.timelineStats().gaps >= 1, 'a gap counted');
+  });
+
+  it('tells an encrypted room once that it cannot read it, and counts every encrypted event', async () => {
+    const { bot: b, hs: h, alice, edgeUserId, roomId } = await liveBot();
+    const encrypted = { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEnAC', sender_key: 'k', session_id: 's', device_id: 'D' };
+    h.sendEvent(alice.userId, roomId, 'm.room.encrypted', encrypted);
+    h.sendEvent(alice.userId, roomId, 'm.room.encrypted', encrypted);
+    await pollUntil(() => b.timelineStats().encrypted === 2, 'both encrypted events seen');
+    const fromEdge = () => h.events({ roomId, sender: edgeUserId, type: 'm.room.message' });
+    await pollUntil(() => fromEdge().length === 1, 'the notice');
+    h.sendEvent(alice.userId, roomId, 'm.room.encrypted', encrypted);
+    await pollUntil(() => b.timelineStats().encrypted === 3, 'the third encrypted event seen');
+    const notices = fromEdge().map((e) => (e['content'] as Record<string, unknown>)['body']);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/end-to-end encrypted/);
+  });
+
+  /** A bot joined to a DM with alice, reading it live. */
+  async function liveBot() {
+    hs = await startHomeserverSimulator({ users: [{ localpart: 'edge' }, { localpart: 'alice' }] });
+    const h = hs;
+    const edge = h.registerUser('edge');
+    const alice = h.registerUser('alice');
+    const roomId = h.createRoom(alice.userId, { preset: 'trusted_private_chat', invite: [edge.userId] });
+    const b = new MatrixBot({
+      homeserverUrl: h.url,
+      userId: edge.userId,
+      accessToken: new Secret(edge.accessToken),
+      password: undefined,
+      deviceId: edge.deviceId,
+      requestTimeoutMs: 5_000,
+      syncTimeoutMs: 1_000,
+      logger: createLogger('silent'),
+    });
+    bot = b;
+    const changes = new EventEmitter();
+    const bodies: string[] = [];
+    b.onRoomMessage((m) => {
+      bodies.push(m.body);
+      changes.emit('change');
+    });
+    b.onState(() => changes.emit('change'));
+    await b.start();
+    await waitUntil(changes, () => b.state === 'connected', 'the bot to sync');
+    await b.joinRoom(roomId);
+    h.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: 'hello' });
+    await waitUntil(changes, () => bodies.includes('hello'), 'the first live message');
+    return { bot: b, hs: h, alice, edgeUserId: edge.userId, roomId, changes, bodies };
+  }
 });

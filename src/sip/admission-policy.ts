@@ -1,6 +1,8 @@
 // The admission decision for one INVITE, in order: the source must belong
 // to a trunk (403), a known scanner User-Agent is dropped or refused (403),
-// the dialled number must be routed to a room (404), the source must be
+// the INVITE must not carry the decision header itself (400: drachtio-server
+// cannot remove it on proxy, see DECISION_HEADER), the dialled number must
+// be routed to a room (404), the source must be
 // under its rate limit (503 + Retry-After), the trunk under its concurrent
 // call limit (486 or 503); otherwise the call is proxied to FreeSWITCH with
 // the decision in a header. Pure apart from the counters it keeps.
@@ -11,10 +13,18 @@ import { ScannerList } from './scanners.ts';
 import { TrunkCalls } from './trunk-calls.ts';
 import { TrunkTable, type Trunk } from './trunks.ts';
 
-/** The header FreeSWITCH's public context checks (sip_h_X-MSE-Route). */
+/**
+ * The header FreeSWITCH's public context checks (sip_h_X-MSE-Route). Only
+ * the edge may set it, and it cannot take a trunk's copy out: on `proxy`
+ * drachtio-server adds the app's custom headers to the received INVITE
+ * (sofia-sip appends an unknown header, it never replaces one), and
+ * mod_sofia names the first X-MSE-Route sip_h_X-MSE-Route (a second one
+ * becomes sip_h_X-MSE-Route-1). So an INVITE that already carries it is
+ * refused (400, outcome forged_header) instead of proxied.
+ */
 export const DECISION_HEADER = 'X-MSE-Route';
 
-export const OUTCOMES = ['accepted', 'forbidden_source', 'scanner', 'unknown_did', 'rate_limited', 'trunk_busy'] as const;
+export const OUTCOMES = ['accepted', 'forbidden_source', 'scanner', 'forged_header', 'unknown_did', 'rate_limited', 'trunk_busy'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface InviteFacts {
@@ -22,6 +32,8 @@ export interface InviteFacts {
   readonly userAgent: string | undefined;
   readonly requestUser: string | undefined;
   readonly callId: string;
+  /** Does the INVITE carry this header (any value)? */
+  hasHeader(name: string): boolean;
 }
 
 export type Decision =
@@ -67,6 +79,7 @@ export class AdmissionPolicy {
       const reason = `User-Agent matches the scanner entry "${scanner}"`;
       return this.#scannerAction === 'drop' ? { kind: 'drop', outcome: 'scanner', reason } : reject('scanner', 403, reason);
     }
+    if (facts.hasHeader(DECISION_HEADER)) return reject('forged_header', 400, `the INVITE carries ${DECISION_HEADER}, which only the edge sets`);
     const did = didOf(facts.requestUser);
     const index = did === undefined ? -1 : this.#routes.findIndex((r) => r.matches(did));
     if (did === undefined || index < 0) return reject('unknown_did', 404, did === undefined ? 'no dialled number in the Request-URI' : `no inbound route for ${did}`);

@@ -1,9 +1,11 @@
 // SIP admission through drachtio-server: every INVITE and OPTIONS a trunk
 // sends reaches the edge first. OPTIONS from a trunk get 200. INVITEs are
 // judged in the order they arrive (AdmissionPolicy), answered at once
-// (403 / 404 / 503 + Retry-After / 486 or 503) or dropped, and counted;
-// an accepted call is proxied (record-routed) to FreeSWITCH's public
-// context with the decision in X-MSE-Route. A proxied call holds a slot of
+// (403 / 400 / 404 / 503 + Retry-After / 486 or 503) or dropped, and
+// counted; an accepted call is proxied (record-routed) to FreeSWITCH's
+// public context with the decision in X-MSE-Route, which no admitted INVITE
+// carries already (refused 400: drachtio-server would add the edge's copy
+// after the trunk's, not replace it). A proxied call holds a slot of
 // its trunk until FreeSWITCH says it ended (callEnded, from ESL), the
 // proxy fails, or the longest call duration passes.
 import type { EdgeConfig } from '../config/load.ts';

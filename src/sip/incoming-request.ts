@@ -20,6 +20,8 @@ export interface IncomingRequest {
   readonly requestUser: string | undefined;
   /** Caller number from the From URI, when it has a user part. */
   readonly fromUser: string | undefined;
+  /** Does the request carry this header (name case-insensitive, any value, empty included)? */
+  hasHeader(name: string): boolean;
   respond(status: number, headers?: Readonly<Record<string, string>>): void;
   proxy(destination: string, headers: Readonly<Record<string, string>>): Promise<ProxyOutcome>;
   onCancel(fn: () => void): void;
@@ -39,6 +41,14 @@ function header(req: Record<string, unknown>, name: string): string | undefined 
   if (typeof get !== 'function') return undefined;
   const v: unknown = get.call(req, name);
   return typeof v === 'string' ? v : undefined;
+}
+
+function hasHeader(req: Record<string, unknown>, name: string): boolean {
+  const has = req['has'];
+  if (typeof has === 'function') return has.call(req, name) === true;
+  // not a drachtio-srf request object: treat anything unreadable as present
+  const get = req['get'];
+  return typeof get !== 'function' || get.call(req, name) !== undefined;
 }
 
 function uriUser(uri: string): string | undefined {
@@ -80,6 +90,7 @@ export function wrapRequest(srf: SrfInstance & { proxyRequest?: unknown }, req: 
     userAgent,
     requestUser: uriUser(uri),
     fromUser: uriUser(nameAddrUri(header(req, 'from'))),
+    hasHeader: (name) => hasHeader(req, name),
     respond(status, headers = {}) {
       send.call(res, status, { headers: { ...headers } });
     },

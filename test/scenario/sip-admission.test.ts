@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdmissionFixture, ADMITTED_DID } from '../support/drachtio/admission-fixture.ts';
+import { AdmissionFixture, ADMITTED_DID, FS_SIP } from '../support/drachtio/admission-fixture.ts';
 import { content } from '../support/outbound-fixture.ts';
 import type { TrunkCall } from '../support/drachtio/trunk.ts';
 import { callIdOf, getHeader, isRequest, statusOf, type SipMessage } from '../support/drachtio/sip-message.ts';
@@ -89,6 +89,25 @@ describe('SIP admission through drachtio-server', () => {
     expect(a.f.fs.model.getVariable(uuid ?? '', 'sip_h_X-MSE-Route')).toBe('route-0');
     await ringThenCancel(call);
     expect(await counter('accepted')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses (400) an INVITE from an allowed trunk carrying its own X-MSE-Route: the forged value never reaches FreeSWITCH', async () => {
+    // drachtio-server cannot take the trunk's copy out on proxy (it appends the edge's after it, and
+    // mod_sofia reads the first), so the edge refuses such an INVITE instead of proxying it
+    const before = await counter('forged_header');
+    const invitesBefore = a.freeswitch.invites.length;
+    const call = a.trunk('198.51.100.17').invite({ did: ADMITTED_DID, extraHeaders: [{ name: 'X-MSE-Route', value: 'route-9' }] });
+    // the final answer, or the INVITE at FreeSWITCH if it were proxied
+    await waitUntil(a.sim, () => call.final !== undefined || a.freeswitch.invites.length > invitesBefore, 'the INVITE answered or proxied', 8_000);
+    // the simulator's wire record: nothing of this call went to FreeSWITCH's SIP port, and nothing sent anywhere carries the header
+    const sent = a.sim.network.record.filter((e) => e.dir === 'out' && e.message !== undefined && callIdOf(e.message) === call.callId);
+    expect(sent.filter((e) => /^x-mse-route\s*:/im.test(e.raw)).map((e) => e.raw)).toEqual([]);
+    expect(sent.filter((e) => e.peer.address === FS_SIP.address && e.peer.port === FS_SIP.port)).toEqual([]);
+    expect(a.freeswitch.invites.length).toBe(invitesBefore);
+    expect(statusOf(await finalOf(call))).toBe(400);
+    expect(onWire(call.callId)).toEqual([100, 400]);
+    expect(a.freeswitch.channelOf(call.callId)).toBeUndefined();
+    expect(await counter('forged_header')).toBe(before + 1);
   });
 
   it('answers OPTIONS from a trunk with 200 and from a stranger with 403', async () => {

@@ -8,6 +8,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
+import { publishing } from '../support/compose-ports.ts';
 import { REPO_ROOT } from '../support/edge-process.ts';
 
 // No Docker engine runs here, and hadolint is neither on npm nor in Debian:
@@ -200,15 +201,26 @@ describe('compose.yaml', () => {
     expect(obj(example['verto'])['url']).toBe('ws://127.0.0.1:8081');
   });
 
-  it('publishes SIP (5060, 5080; UDP and TCP) and an RTP range, never ESL or Verto', () => {
+  it('publishes the external profile\'s SIP port (5080; UDP and TCP) and an RTP range, never ESL or Verto', () => {
     const ports = strings(fs['ports']);
-    for (const p of ['5060:5060/udp', '5060:5060/tcp', '5080:5080/udp', '5080:5080/tcp']) expect(ports).toContain(p);
+    for (const p of ['5080:5080/udp', '5080:5080/tcp']) expect(ports).toContain(p);
     const rtp = ports.map((p) => /^(\d+)-(\d+):(\d+)-(\d+)\/udp$/.exec(p)).find((m) => m !== null);
     expect(rtp).toBeDefined();
     expect(Number(rtp![2]) - Number(rtp![1])).toBeGreaterThanOrEqual(99);
     for (const p of ports) expect(p).not.toMatch(/\b(8021|8081|8082)\b/);
     // The metrics port is published on the host's loopback only.
     expect(ports.filter((p) => p.includes('9464'))).toEqual(['127.0.0.1:9464:9464/tcp']);
+  });
+
+  it('never publishes FreeSWITCH\'s internal profile (5060 SIP, 5061 TLS: vanilla users 1000-1019, default dialplan)', () => {
+    // every service in FreeSWITCH's network namespace, and FreeSWITCH itself, whatever the host port
+    const inNamespace = Object.entries(services).filter(([name, s]) => name === 'freeswitch' || obj(s)['network_mode'] === 'service:freeswitch');
+    expect(inNamespace.map(([name]) => name).sort()).toEqual(['edge', 'freeswitch']);
+    for (const [name, s] of inNamespace) expect(publishing(obj(s)['ports'], [5060, 5061]), name).toEqual([]);
+    expect(obj(fs)['network_mode']).toBeUndefined();
+    // and the deployment steps say how to harden the vanilla configuration
+    const howTo = read('freeswitch/README.md');
+    for (const step of ['directory/default/1*.xml', 'dialplan/default/01_example.com.xml', 'default_password', 'sip_profiles/internal.xml']) expect(howTo).toContain(step);
   });
 
   it('passes secrets as compose secrets: files outside git and the build context, *_FILE variables for the edge', () => {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { publishing } from '../support/compose-ports.ts';
 
 type Json = Record<string, unknown>;
 const text = readFileSync('compose.admission.yaml', 'utf8');
@@ -31,5 +32,7 @@ describe('compose.admission.yaml', () => {
     const ports = (services['freeswitch'] as Json)['ports'] as string[];
     expect(ports).toEqual(['5060:5070/udp', '5060:5070/tcp', '16384-16583:16384-16583/udp', '127.0.0.1:9464:9464/tcp']);
     expect(ports.some((p) => p.includes('5080'))).toBe(false);
+    // 5060 on the host is drachtio-server's 5070; FreeSWITCH's internal profile (5060/5061 inside) stays unpublished
+    for (const [name, s] of Object.entries(services)) expect(publishing(s['ports'], [5060, 5061]), name).toEqual([]);
   });
 });

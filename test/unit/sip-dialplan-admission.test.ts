@@ -32,6 +32,12 @@ describe('public context in admission mode', () => {
     expect(apps(admissionOn, vars)).toEqual(['respond 404']);
   });
 
+  it('never runs the API an injected header names (the engine\'s record of API calls stays empty)', () => {
+    const hunt = admissionOn.hunt(CONTEXT, call({ sip_network_ip: DRACHTIO, 'sip_h_X-MSE-Route': '${system(id)}' }));
+    expect(hunt?.actions.map((a) => `${a.app} ${a.data}`)).toEqual(['respond 404']);
+    expect(hunt?.apiCalls).toEqual([]);
+  });
+
   it('changes nothing while mse_admission_drachtio_ip is unset (the shipped default)', () => {
     expect(apps(admissionOff, { sip_network_ip: '203.0.113.9' })).toContain('bridge verto.rtc/u:sess-1');
     expect(apps(admissionOff, {})).toContain('bridge verto.rtc/u:sess-1');

@@ -79,11 +79,17 @@ describe('trunk call slots', () => {
 });
 
 describe('admission decision', () => {
-  it('judges in order: source, scanner, DID, rate, trunk limit', () => {
+  it('judges in order: source, scanner, decision header, DID, rate, trunk limit', () => {
     const p = new AdmissionPolicy(config({ scanners: { action: 'reject' } }));
-    const facts = (over: Partial<{ sourceAddress: string; userAgent: string; requestUser: string; callId: string }>) => ({ sourceAddress: '198.51.100.1', userAgent: undefined, requestUser: '+4930123456', callId: 'c', ...over });
-    expect(p.decide(facts({ sourceAddress: '192.0.2.1', userAgent: 'friendly-scanner', requestUser: 'x' }), 0)).toMatchObject({ kind: 'reject', status: 403, outcome: 'forbidden_source' });
-    expect(p.decide(facts({ userAgent: 'friendly-scanner', requestUser: 'x' }), 0)).toMatchObject({ kind: 'reject', status: 403, outcome: 'scanner' });
+    const facts = (over: Partial<{ sourceAddress: string; userAgent: string; requestUser: string; callId: string; headers: string[] }>) => {
+      const { headers = [], ...rest } = over;
+      return { sourceAddress: '198.51.100.1', userAgent: undefined, requestUser: '+4930123456', callId: 'c', hasHeader: (name: string) => headers.includes(name), ...rest };
+    };
+    const forged = ['X-MSE-Route'];
+    expect(p.decide(facts({ sourceAddress: '192.0.2.1', userAgent: 'friendly-scanner', requestUser: 'x', headers: forged }), 0)).toMatchObject({ kind: 'reject', status: 403, outcome: 'forbidden_source' });
+    expect(p.decide(facts({ userAgent: 'friendly-scanner', requestUser: 'x', headers: forged }), 0)).toMatchObject({ kind: 'reject', status: 403, outcome: 'scanner' });
+    expect(p.decide(facts({ requestUser: 'x', headers: forged }), 0)).toMatchObject({ kind: 'reject', status: 400, outcome: 'forged_header' });
+    expect(p.decide(facts({ headers: forged }), 0)).toMatchObject({ kind: 'reject', status: 400, outcome: 'forged_header' });
     expect(p.decide(facts({ requestUser: '+4999' }), 0)).toMatchObject({ kind: 'reject', status: 404, outcome: 'unknown_did' });
     expect(p.decide(facts({ callId: 'c1', requestUser: '4940123456' }), 0)).toMatchObject({ kind: 'proxy', routeId: 'route-1', did: '+4940123456' });
     expect(p.decide(facts({ callId: 'c2' }), 0)).toMatchObject({ kind: 'proxy', routeId: 'route-0' });
@@ -92,6 +98,6 @@ describe('admission decision', () => {
   });
 
   it('drops scanners by default', () => {
-    expect(new AdmissionPolicy(config()).decide({ sourceAddress: '198.51.100.1', userAgent: 'sipcli/v1.8', requestUser: '+4930123456', callId: 'c' }, 0)).toMatchObject({ kind: 'drop' });
+    expect(new AdmissionPolicy(config()).decide({ sourceAddress: '198.51.100.1', userAgent: 'sipcli/v1.8', requestUser: '+4930123456', callId: 'c', hasHeader: () => false }, 0)).toMatchObject({ kind: 'drop' });
   });
 });

@@ -3,7 +3,8 @@
 // and starts the call in the FreeSWITCH simulator's channel model in the
 // given context (the shipped public context), with the variables mod_sofia
 // would set from the INVITE (sip_network_ip, sip_call_id, sip_h_X-* for
-// every X- header). The channel's fate becomes the SIP answer: 200 with
+// every X- header: as mod_sofia 1.10 does, the first of a name is
+// sip_h_<name>, later ones sip_h_<name>-1, -2...). The channel's fate becomes the SIP answer: 200 with
 // SDP when it is answered, else the status for its hangup cause. A BYE
 // through drachtio hangs the channel up; a channel that ends after the
 // answer sends BYE back along the Record-Route.
@@ -107,8 +108,12 @@ export class FreeSwitchSipTarget extends EventEmitter {
       sip_network_port: String(from.port),
       sip_call_id: callIdOf(invite),
     };
+    const taken = (name: string) => Object.keys(variables).some((k) => k.toLowerCase() === name.toLowerCase());
     for (const h of invite.headers) {
-      if (/^x-/i.test(h.name)) variables[`sip_h_${h.name}`] = h.value;
+      if (!/^x-/i.test(h.name) || h.value === '') continue;
+      let name = `sip_h_${h.name}`;
+      for (let reps = 1; taken(name); reps += 1) name = `sip_h_${h.name}-${reps}`;
+      variables[name] = h.value;
     }
     const fromHeader = getHeader(invite, 'from') ?? '';
     const display = /^\s*"([^"]*)"/.exec(fromHeader)?.[1];

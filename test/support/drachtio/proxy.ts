@@ -1,5 +1,9 @@
 // `proxy|<txnId>|remainInDialog|fullResponse|followRedirects|serial|<prov>|<final>|<dest>...`
-// + a stub whose headers are merged into the real INVITE. The server sends
+// + a stub whose headers are merged into the real INVITE: drachtio-server
+// (makeTags) turns a header sofia knows into its SIPTAG_*_STR, which
+// replaces a single header of that name, and any other (X-...) into
+// SIPTAG_UNKNOWN_STR, which sofia-sip appends (sip_unknown_class is
+// msg_kind_append): a copy the caller sent stays, before the app's. The server sends
 // the INVITE on (its Via on top, Record-Route, Max-Forwards - 1), reports
 // each FINAL response of a target as `...|OK|network|...|continue` + SIP
 // (provisionals are not reported), ACKs a rejection itself, relays the
@@ -13,7 +17,7 @@ import {
   callIdOf, cseqOf, getHeader, headerKey, hostPortOf, requestUri, serializeSip, statusOf, tagOf, uriOf,
   withStartLine, withoutHeaders, type SipHeaderLine, type SipMessage,
 } from './sip-message.ts';
-import { buildMessage, canonicalize, insertHeader } from './sofia-order.ts';
+import { buildMessage, canonicalize, insertHeader, rankOf, UNKNOWN_RANK } from './sofia-order.ts';
 import type { AppLink, ProxyDialog, ServerTxn } from './state.ts';
 
 interface ProxyRun {
@@ -83,7 +87,7 @@ function attempt(run: ProxyRun): void {
   headers = insertHeader(headers, { name: 'Max-Forwards', value: String(Number.isFinite(maxForwards) ? maxForwards - 1 : 69) });
   for (const h of run.extra) {
     const key = headerKey(h.name);
-    const at = headers.findIndex((x) => headerKey(x.name) === key);
+    const at = rankOf(h.name) === UNKNOWN_RANK ? -1 : headers.findIndex((x) => headerKey(x.name) === key);
     if (at >= 0) headers[at] = { name: headers[at]?.name ?? h.name, value: h.value };
     else headers = insertHeader(headers, h);
   }

@@ -30,7 +30,8 @@ const KNOWN: readonly string[] = [
 ];
 
 const RANK = new Map(KNOWN.map((name, i) => [name.toLowerCase(), i]));
-const UNKNOWN_RANK = KNOWN.length;
+/** The rank of every header sofia does not know (it parses them as sip_unknown). */
+export const UNKNOWN_RANK = KNOWN.length;
 
 export function rankOf(name: string): number {
   return RANK.get(headerKey(name)) ?? UNKNOWN_RANK;

@@ -20,6 +20,8 @@ export interface TrunkInvite {
   readonly callerName?: string;
   readonly userAgent?: string;
   readonly sdp?: string;
+  /** More headers, in this order, after Max-Forwards / User-Agent (e.g. a forged X-MSE-Route). */
+  readonly extraHeaders?: readonly SipHeaderLine[];
 }
 
 export class TrunkCall extends EventEmitter {
@@ -144,6 +146,7 @@ export class Trunk {
       { name: 'Max-Forwards', value: '70' },
       ...(options.userAgent === undefined ? [] : [{ name: 'User-Agent', value: options.userAgent }]),
       { name: 'Content-Type', value: 'application/sdp' },
+      ...(options.extraHeaders ?? []),
     ];
     const invite = buildMessage(`INVITE sip:${options.did}@${host}:${port} SIP/2.0`, headers, sdp);
     const call = new TrunkCall(this, invite);

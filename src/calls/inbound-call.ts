@@ -6,7 +6,7 @@ import { checkClientSdp } from '../sdp/offer.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
-import { uuidKill } from '../esl/commands.ts';
+import { uuidKill, uuidSetvar } from '../esl/commands.ts';
 import { maxDurationNotice, type MilestoneKind } from './outbound-call.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 
@@ -60,6 +60,9 @@ export interface InboundPorts {
 }
 
 type Answer = Extract<CallEvent, { type: 'm.call.answer' }>;
+
+/** Channel variables an inbound call's Verto leg carries once it rings (room without its leading "!", which ESL values may not hold). */
+export const INBOUND_CHANNEL_VARS = { callId: 'mse_inbound_call_id', room: 'mse_inbound_room', partyId: 'mse_inbound_party_id' } as const;
 
 /** One SIP -> Matrix call: owns its state, timers and logger. */
 export class InboundCall {
@@ -135,11 +138,32 @@ export class InboundCall {
       });
       this.#ports.milestone(this, 'matrix_invite_sent');
       await inviting;
+      await this.#rememberOnChannel();
       await this.#chainNotice(`Incoming call from ${who} to ${this.#info.did}`);
       this.log.info({ caller: this.#info.callerNumber }, 'ringing the room');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not ring the room');
       await this.#end('NORMAL_TEMPORARY_FAILURE', 'NORMAL_TEMPORARY_FAILURE', undefined);
+    }
+  }
+
+  /**
+   * Writes the Matrix side of the call onto its Verto leg (uuid_setvar), so
+   * that an edge restarted after a crash can end the call in its room when it
+   * finds the leg orphaned (reconcile.ts). Outbound legs carry the same facts
+   * from their verto.invite.
+   */
+  async #rememberOnChannel(): Promise<void> {
+    const facts: Array<[string, string]> = [
+      [INBOUND_CHANNEL_VARS.callId, this.matrixCallId],
+      [INBOUND_CHANNEL_VARS.room, this.roomId.replace(/^!/, '')],
+      [INBOUND_CHANNEL_VARS.partyId, this.partyId],
+    ];
+    try {
+      for (const [name, value] of facts) await this.#ports.esl(uuidSetvar(this.uuid, name, value));
+    } catch (err) {
+      // A room ID outside the ESL value grammar, or ESL away: the call goes on; only crash recovery loses its room.
+      this.log.warn({ err: (err as Error).message }, 'could not record the Matrix call on its channel');
     }
   }
 
@@ -308,8 +332,8 @@ export class InboundCall {
   #finish(outcome: CallOutcome, tellMatrix: boolean, notice: string | undefined): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
-    this.#timers.clear('ring');
-    this.#timers.clear('gather');
+    // every timer, the DTMF batch's too: flushDtmf still posts the digits it holds
+    this.#timers.clearAll();
     this.#flushDtmf();
     this.log.info({ cause: outcome.cause, reason: outcome.reason }, 'call ended');
     if (tellMatrix) {

@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.ts';
 import type { ApiCommand } from '../esl/commands.ts';
 import { showChannelsJson, uuidGetvar, uuidKill } from '../esl/commands.ts';
 import { parseChannels, parseGetvar } from '../esl/channels.ts';
+import { INBOUND_CHANNEL_VARS } from './inbound-call.ts';
 
 /** What a leftover FreeSWITCH channel of the edge tells about its Matrix call. */
 export interface Orphan {
@@ -41,16 +42,24 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<{ o
     const callId = await get('verto_dvar_mse_matrix_call_id');
     const did = callId === undefined ? await get('verto_h_mse_did') : undefined;
     if (callId === undefined && did === undefined) continue;
-    const orphan: Orphan = {
+    const orphan: Orphan = callId !== undefined ? {
       uuid: row.uuid,
       roomId: await get('verto_dvar_mse_room_id'),
       matrixCallId: callId,
       partyId: await get('verto_dvar_mse_party_id'),
       version: await get('verto_dvar_mse_version'),
-    };
+    } : await inboundOrphan(row.uuid, get);
     const reply = await ports.esl(uuidKill(row.uuid, 'NORMAL_TEMPORARY_FAILURE'));
     log.warn({ uuid: row.uuid, call: orphan.matrixCallId, room: orphan.roomId, reply: reply.trim().slice(0, 80) }, 'hung up a FreeSWITCH channel no call held');
     orphans.push(orphan);
   }
   return { orphans, present };
+}
+
+/** An inbound leg: what InboundCall wrote on it once the room rang (nothing when it never rang). */
+async function inboundOrphan(uuid: string, get: (name: string) => Promise<string | undefined>): Promise<Orphan> {
+  const matrixCallId = await get(INBOUND_CHANNEL_VARS.callId);
+  const room = matrixCallId === undefined ? undefined : await get(INBOUND_CHANNEL_VARS.room);
+  const partyId = matrixCallId === undefined ? undefined : await get(INBOUND_CHANNEL_VARS.partyId);
+  return { uuid, matrixCallId, roomId: room === undefined ? undefined : `!${room}`, partyId, version: matrixCallId === undefined ? undefined : '1' };
 }

@@ -2,6 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundFixture, content, type Json } from '../support/outbound-fixture.ts';
 import { WeriftCallee } from '../support/matrix-caller.ts';
 import { causeToSipStatus } from '../support/freeswitch/causes.ts';
+import { vertoInvitesSent } from '../support/freeswitch/verto-backend.ts';
+import type { RequestRecord } from '../support/homeserver/index.ts';
+import { DOMAIN } from '../support/sim-stack.ts';
 import { pollUntil } from '../support/wait.ts';
 
 // SIP -> Matrix: a trunk call reaches the FreeSWITCH simulator's public
@@ -30,6 +33,56 @@ async function dial(did: string, roomId: string) {
   return { handle, invite, callId: content(invite)['call_id'] as string };
 }
 const seenInvites = new Set<string>();
+
+const isEdgeSync = (r: RequestRecord): boolean => r.userId === f.mx.edgeUserId && r.method === 'GET' && r.path.endsWith('/sync');
+
+/** Resolves once an answer to the edge's /sync carried the event (the homeserver simulator's request record). */
+function edgeSynced(eventId: string): Promise<RequestRecord> {
+  return f.mx.hs.waitForRequest((r) => isEdgeSync(r) && JSON.stringify(r.response).includes(eventId), 8_000);
+}
+
+/**
+ * Resolves once the edge has handled every event stored so far: two marker
+ * events in turn, each until a /sync answer carried it. matrix-js-sdk asks
+ * for the next batch only after handling the last one (and the edge reacts
+ * to call events synchronously), so the batch with the second marker was
+ * asked for after everything up to the first had been handled.
+ */
+async function edgeCaughtUp(roomId: string): Promise<void> {
+  for (const n of [1, 2]) await edgeSynced(f.mx.hs.sendEvent(f.mx.aliceId, roomId, 'org.example.test.marker', { n }));
+}
+
+/** The types of the events the edge sent for a Matrix call, in order. */
+function edgeCallEvents(callId: string, roomId = f.roomId): string[] {
+  return f.events((e) => e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId, roomId).map((e) => e['type'] as string);
+}
+
+/** Every event the edge sent to the room after the given one. */
+function edgeEventsAfter(eventId: string, roomId = f.roomId): Json[] {
+  const all = f.mx.hs.events({ roomId });
+  return all.slice(all.findIndex((e) => e['event_id'] === eventId) + 1).filter((e) => e['sender'] === f.mx.edgeUserId);
+}
+
+/** Every request the edge made to the homeserver other than reads, from index `since` of the record on. */
+function edgeWrites(since: number): string[] {
+  return f.mx.hs.requests().slice(since).filter((r) => r.userId === f.mx.edgeUserId && r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+}
+
+const dtmfNotices = (roomId: string, since = 0): string[] => f.notices(roomId).slice(since).filter((n) => n.startsWith('The caller pressed'));
+
+/** The trunk leg is answered and bridged to the Verto leg FreeSWITCH offered the edge (and back). */
+function bridgedToEdge(trunkUuid: string, vertoLeg: string): boolean {
+  const trunk = f.fs.model.channel(trunkUuid);
+  return trunk?.answered === true && trunk.bridgedTo === vertoLeg && f.fs.model.channel(vertoLeg)?.bridgedTo === trunkUuid;
+}
+
+/** The verto.invite FreeSWITCH sent the edge for the trunk leg `uuid` (its callID is the edge's leg). */
+function vertoLegFor(uuid: string): string {
+  const sent = vertoInvitesSent(f.fs.model).filter((i) => i.originator === uuid);
+  expect(sent).toHaveLength(1);
+  expect(sent[0]!.user).toBe(`edge@${DOMAIN}`);
+  return sent[0]!.callId;
+}
 
 beforeAll(async () => {
   f = await OutboundFixture.start({
@@ -60,9 +113,10 @@ afterEach(async () => {
 afterAll(async () => f?.stop());
 
 describe('a DID rings the mapped room', () => {
-  it('two devices: the first answer wins, one verto.answer, select_answer names it, the caller hears it; DTMF from the caller is one notice', async () => {
+  it('two devices: the first answer wins, one verto.answer, select_answer names it, the caller hears it; DTMF from the caller is one notice per burst', async () => {
     const vertoBefore = f.fs.vertoRecord.length;
     const { handle, invite, callId } = await dial(DID.doors, doorsRoom);
+    const vertoLeg = vertoLegFor(handle.uuid);
     const c = content(invite);
     expect(c).toMatchObject({ version: '1', lifetime: 5_000 });
     const offerSdp = (c['offer'] as Json)['sdp'] as string;
@@ -77,25 +131,59 @@ describe('a DID rings the mapped room', () => {
     await second.answer(invite);
     const select = await f.waitEvent((e) => e['type'] === 'm.call.select_answer' && content(e)['call_id'] === callId, 8_000, doorsRoom);
     expect(content(select)['selected_party_id']).toBe('DEVICEA');
-    expect(f.events((e) => e['type'] === 'm.call.select_answer' && content(e)['call_id'] === callId, doorsRoom)).toHaveLength(1);
 
+    // Count only once the edge has provably handled DEVICEB's answer and candidates.
     await pollUntil(() => f.fs.vertoRecord.slice(vertoBefore).some((r) => r.method === 'answer'), 'verto.answer');
+    await edgeCaughtUp(doorsRoom);
     const answers = f.fs.vertoRecord.slice(vertoBefore).filter((r) => r.method === 'answer');
     expect(answers).toHaveLength(1);
+    expect(answers[0]!.callId).toBe(vertoLeg);
+    // DEVICEB lost: select_answer (one, naming DEVICEA) is all it is told; no hangup or reject aimed at it.
+    expect(edgeCallEvents(callId, doorsRoom)).toEqual(['m.call.invite', 'm.call.select_answer']);
     // The winning device's trickled candidates were coalesced into the Verto answer.
     expect(first.trickled.length).toBeGreaterThan(0);
     for (const cand of first.trickled) expect(answers[0]!.sdp).toContain(String(cand['candidate']).replace(/^a=/, ''));
     expect(answers[0]!.sdp).toContain('a=end-of-candidates');
-    // The far end hears the answered leg: the trunk leg is answered and bridged.
-    await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true, 'trunk leg answered');
+    // The far end hears the answered leg: the trunk leg is answered and bridged to the leg the edge answered.
+    await pollUntil(() => bridgedToEdge(handle.uuid, vertoLeg), 'trunk leg bridged to the edge\'s Verto leg');
 
-    handle.sendDtmf('1234#');
-    await pollUntil(() => f.notices(doorsRoom).some((n) => n === 'The caller pressed 1234#'), 'one DTMF notice');
-    expect(f.notices(doorsRoom).filter((n) => n.startsWith('The caller pressed'))).toEqual(['The caller pressed 1234#']);
+    // A burst keyed one digit every 100 ms (inside the 300 ms batch window, 400 ms in all) is one notice.
+    const noticesBefore = f.notices(doorsRoom).length;
+    await handle.sendDtmf('1234#', { gapMs: 100 });
+    await pollUntil(() => dtmfNotices(doorsRoom, noticesBefore).length > 0, 'first DTMF notice');
+    expect(dtmfNotices(doorsRoom, noticesBefore)).toEqual(['The caller pressed 1234#']);
+    // The next burst comes after a pause longer than the window (the notice above is posted only once the window closed): its own notice.
+    await handle.sendDtmf('56', { gapMs: 100 });
+    await pollUntil(() => dtmfNotices(doorsRoom, noticesBefore).length > 1, 'second DTMF notice');
+    expect(dtmfNotices(doorsRoom, noticesBefore)).toEqual(['The caller pressed 1234#', 'The caller pressed 56']);
 
     handle.hangup();
     const hangup = await f.waitEvent((e) => e['type'] === 'm.call.hangup' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId, 8_000, doorsRoom);
     expect(content(hangup)['reason']).toBe('user_hangup');
+    // Over the whole call: one verto.answer, one select_answer, no further DTMF notice.
+    expect(f.fs.vertoRecord.slice(vertoBefore).filter((r) => r.method === 'answer')).toHaveLength(1);
+    expect(edgeCallEvents(callId, doorsRoom)).toEqual(['m.call.invite', 'm.call.select_answer', 'm.call.hangup']);
+    expect(dtmfNotices(doorsRoom, noticesBefore)).toHaveLength(2);
+  });
+
+  it('a route without dtmf_notices posts no DTMF notice (the same burst on a route with them does)', async () => {
+    const off = await dial(DID.reception, f.roomId);
+    const on = await dial(DID.doors, doorsRoom);
+    const [offLeg, onLeg] = [vertoLegFor(off.handle.uuid), vertoLegFor(on.handle.uuid)];
+    await callee('DEVICEE', f.roomId).answer(off.invite);
+    await callee('DEVICEF', doorsRoom).answer(on.invite);
+    await pollUntil(() => bridgedToEdge(off.handle.uuid, offLeg) && bridgedToEdge(on.handle.uuid, onLeg), 'both trunk legs bridged');
+    const [offBefore, onBefore] = [f.notices(f.roomId).length, f.notices(doorsRoom).length];
+    // Digit by digit, the call without notices first: the edge reads both from one ESL socket, in that order.
+    await Promise.all([off.handle.sendDtmf('709#', { gapMs: 100 }), on.handle.sendDtmf('709#', { gapMs: 100 })]);
+    await pollUntil(() => dtmfNotices(doorsRoom, onBefore).length > 0, 'DTMF notice on the route with notices');
+    expect(dtmfNotices(doorsRoom, onBefore)).toEqual(['The caller pressed 709#']);
+    // A pending batch would be posted before the call's m.call.hangup (one ordered send queue per call).
+    off.handle.hangup();
+    await f.waitEvent(f.byEdge('m.call.hangup', off.callId));
+    expect(dtmfNotices(f.roomId, offBefore)).toEqual([]);
+    on.handle.hangup();
+    await f.waitEvent(f.byEdge('m.call.hangup', on.callId), 8_000, doorsRoom);
   });
 });
 
@@ -121,16 +209,32 @@ describe('outcomes toward the trunk', () => {
     expect(await endedWith(handle)).toEqual({ cause: 'NO_ANSWER', sip: 480 });
   }, 15_000);
 
-  it('m.call.reject: 603 to the trunk', async () => {
+  /** Rings the reception room, then a device sends `type`; the room's notice about the caller is already there. */
+  async function refused(type: string, extra: Json): Promise<{ handle: { ended: Promise<string> }; callId: string; refusal: string; vertoBefore: number }> {
+    const [vertoBefore, noticesBefore] = [f.fs.vertoRecord.length, f.notices().length];
     const { handle, callId } = await dial(DID.reception, f.roomId);
-    callee('DEVICEC').send(callId, 'm.call.reject', {});
+    await f.waitNotice(/^Incoming call from Erika Mustermann \(\+4917012345678\) to \+49301234561$/, noticesBefore);
+    const refusal = callee('DEVICEC').send(callId, type, extra);
+    return { handle, callId, refusal, vertoBefore };
+  }
+
+  it('m.call.reject: 603 to the trunk; the reject itself stops the other devices, the edge sends nothing more', async () => {
+    const { handle, callId, refusal, vertoBefore } = await refused('m.call.reject', {});
     expect(await endedWith(handle)).toEqual({ cause: 'CALL_REJECTED', sip: 603 });
+    // The edge ended its Verto leg with the rejection's cause (what the bridge passed to the trunk leg).
+    expect(f.fs.vertoRecord.slice(vertoBefore).map((r) => [r.method, r.cause])).toEqual([['bye', 'CALL_REJECTED']]);
+    await edgeCaughtUp(f.roomId);
+    expect(edgeEventsAfter(refusal)).toEqual([]);
+    expect(edgeCallEvents(callId)).toEqual(['m.call.invite']);
   });
 
-  it('busy (hangup user_busy while ringing): 486 to the trunk', async () => {
-    const { handle, callId } = await dial(DID.reception, f.roomId);
-    callee('DEVICED').send(callId, 'm.call.hangup', { reason: 'user_busy' });
+  it('busy (hangup user_busy while ringing): 486 to the trunk; the hangup itself stops the other devices, the edge sends nothing more', async () => {
+    const { handle, callId, refusal, vertoBefore } = await refused('m.call.hangup', { reason: 'user_busy' });
     expect(await endedWith(handle)).toEqual({ cause: 'USER_BUSY', sip: 486 });
+    expect(f.fs.vertoRecord.slice(vertoBefore).map((r) => [r.method, r.cause])).toEqual([['bye', 'USER_BUSY']]);
+    await edgeCaughtUp(f.roomId);
+    expect(edgeEventsAfter(refusal)).toEqual([]);
+    expect(edgeCallEvents(callId)).toEqual(['m.call.invite']);
   });
 
   it('the caller hangs up while ringing: Matrix gets m.call.hangup at once', async () => {
@@ -142,19 +246,25 @@ describe('outcomes toward the trunk', () => {
     expect(content(hangup)['reason']).toBe('user_hangup');
   });
 
-  it('a DID the dialplan does not serve gets 404 and never reaches Matrix', async () => {
-    const before = f.mx.hs.events().filter((e) => e['type'] === 'm.call.invite').length;
+  it('a DID the dialplan does not serve gets 404 from the dialplan, never reaches the edge nor Matrix', async () => {
+    const [invitesBefore, vertoBefore, requestsBefore] = [vertoInvitesSent(f.fs.model).length, f.fs.vertoRecord.length, f.mx.hs.requests().length];
     const handle = f.fs.model.placeInboundCall({ did: DID.foreign.replace('+', ''), callerNumber: '+4917000000000', context: 'matrix-sip-edge-public' });
-    const cause = await handle.ended;
-    expect(f.fs.model.channel(handle.uuid)).toBeUndefined();
-    expect(cause).toBeTruthy();
-    expect(f.mx.hs.events().filter((e) => e['type'] === 'm.call.invite')).toHaveLength(before);
+    expect(await endedWith(handle)).toEqual({ cause: 'UNALLOCATED_NUMBER', sip: 404 });
+    expect(vertoInvitesSent(f.fs.model).slice(invitesBefore)).toEqual([]);
+    expect(f.fs.vertoRecord.slice(vertoBefore)).toEqual([]);
+    await edgeCaughtUp(f.roomId);
+    expect(edgeWrites(requestsBefore)).toEqual([]);
   });
 
   it('a DID the dialplan passes but the edge has no room for: 404, never reaches Matrix', async () => {
-    const before = f.mx.hs.events().filter((e) => e['type'] === 'm.call.invite').length;
+    const [invitesBefore, vertoBefore, requestsBefore] = [vertoInvitesSent(f.fs.model).length, f.fs.vertoRecord.length, f.mx.hs.requests().length];
     const handle = f.fs.model.placeInboundCall({ did: DID.unrouted.replace('+', ''), callerNumber: '+4917000000000', context: 'matrix-sip-edge-public' });
     expect(await endedWith(handle)).toEqual({ cause: 'UNALLOCATED_NUMBER', sip: 404 });
-    expect(f.mx.hs.events().filter((e) => e['type'] === 'm.call.invite')).toHaveLength(before);
+    // FreeSWITCH offered it to the edge, which refused it over Verto with that cause.
+    const offered = vertoInvitesSent(f.fs.model).slice(invitesBefore);
+    expect(offered.map((i) => i.originator)).toEqual([handle.uuid]);
+    expect(f.fs.vertoRecord.slice(vertoBefore).map((r) => [r.method, r.callId, r.cause])).toEqual([['bye', offered[0]!.callId, 'UNALLOCATED_NUMBER']]);
+    await edgeCaughtUp(f.roomId);
+    expect(edgeWrites(requestsBefore)).toEqual([]);
   });
 });

@@ -74,8 +74,11 @@ export interface InboundCallHandle {
   readonly uuid: string;
   /** The caller hangs up (BYE, or CANCEL before answer). */
   hangup(): void;
-  /** The caller sends RFC 2833 digits. */
-  sendDtmf(digits: string): void;
+  /**
+   * The caller sends RFC 2833 digits: all at once, or one every `gapMs`.
+   * Resolves once the last digit was sent.
+   */
+  sendDtmf(digits: string, opts?: { readonly gapMs?: number }): Promise<void>;
   /** Resolves with the leg's final cause once it is destroyed. */
   readonly ended: Promise<string>;
 }

@@ -20,6 +20,23 @@ export interface VertoSession {
 const mediaSent = new WeakSet<Channel>();
 const offered = new WeakMap<Channel, string>();
 
+/** A `verto.invite` FreeSWITCH sent to a logged-in Verto client (a call toward the client). */
+export interface SentInvite {
+  readonly sessid: string;
+  readonly user: string;
+  /** The callID: the uuid of the outbound verto leg. */
+  readonly callId: string;
+  /** The A leg the call came from (the trunk leg for an inbound call), when there is one. */
+  readonly originator: string | undefined;
+}
+
+const sentInvites = new WeakMap<FreeSwitchModel, SentInvite[]>();
+
+/** Every `verto.invite` the model sent to a Verto client's socket, in order. */
+export function vertoInvitesSent(model: FreeSwitchModel): readonly SentInvite[] {
+  return sentInvites.get(model) ?? [];
+}
+
 function sessionOf(model: FreeSwitchModel, ch: Channel): VertoSession | undefined {
   return ch.sessid === undefined ? undefined : model.sessions.get(ch.sessid);
 }
@@ -351,6 +368,11 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
     // mod_verto adds every verto_h_* channel variable as a top-level key of
     // the params (verto.md §5; clients read e.g. params.verto_h_primaryCallID).
     const headers = Object.fromEntries([...ch.variables].filter(([k]) => k.startsWith('verto_h_')));
+    if (session.sink !== undefined) {
+      const sent = sentInvites.get(model) ?? [];
+      sentInvites.set(model, sent);
+      sent.push({ sessid: session.sessid, user: session.user, callId: ch.uuid, originator: aLeg?.uuid });
+    }
     session.sink?.invite(ch.uuid, {
       callID: ch.uuid, sdp, caller_id_name: cidName, caller_id_number: cidNum,
       callee_id_name: 'Outbound Call', callee_id_number: callee, display_direction: 'outbound',
@@ -410,8 +432,22 @@ export function placeInboundCall(model: FreeSwitchModel, req: InboundCallRequest
       }
       model.hangupChannel(ch, ch.answered ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL');
     },
-    sendDtmf: (digits) => {
-      for (const d of digits) if (!ch.hungUp) model.fireDtmf(ch, d, 'RTP');
+    sendDtmf: (digits, opts = {}) => {
+      const gapMs = opts.gapMs ?? 0;
+      if (gapMs <= 0) {
+        for (const d of digits) if (!ch.hungUp) model.fireDtmf(ch, d, 'RTP');
+        return Promise.resolve();
+      }
+      // One digit every gapMs (a person keying a burst); each from its own timer, the first at once.
+      return new Promise<void>((resolve) => {
+        [...digits].forEach((d, i) => {
+          model.schedule(i * gapMs, () => {
+            if (!ch.hungUp) model.fireDtmf(ch, d, 'RTP');
+            if (i === digits.length - 1) resolve();
+          });
+        });
+        if (digits.length === 0) resolve();
+      });
     },
     ended,
   };

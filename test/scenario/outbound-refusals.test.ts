@@ -27,13 +27,16 @@ beforeAll(async () => {
 afterEach(async () => f.expectNothingLeft());
 afterAll(async () => f?.stop());
 
-/** What FreeSWITCH received so far: Verto requests and ESL bytes. */
-function freeswitchMark(): { verto: number; esl: number } {
-  return { verto: f.fs.vertoRecord.length, esl: f.tap.text().length };
+/** What FreeSWITCH received so far: Verto calls and frames, ESL bytes. */
+function freeswitchMark(): { verto: number; frames: number; esl: number } {
+  return { verto: f.fs.vertoRecord.length, frames: f.fs.vertoReceived.length, esl: f.tap.text().length };
 }
 
-function expectNothingReachedFreeSwitch(mark: { verto: number; esl: number }): void {
+/** Nothing on the Verto socket but keepalive pings (asserted frame by frame), not a byte on ESL. */
+function expectNothingReachedFreeSwitch(mark: { verto: number; frames: number; esl: number }): void {
   expect(f.fs.vertoRecord.slice(mark.verto)).toEqual([]);
+  const frames = f.fs.vertoReceived.slice(mark.frames).map((t) => JSON.parse(t) as { method?: unknown });
+  expect(frames.filter((m) => m.method !== 'verto.ping')).toEqual([]);
   expect(f.tap.text().slice(mark.esl)).toBe('');
 }
 
@@ -163,6 +166,8 @@ describe('malformed invites are refused with a reason; the next call still works
   it('the next call after all that is served', async () => {
     const caller = await f.call('+4930300002');
     await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    // the frame record the refusals are checked against does see a call's frames
+    expect(f.fs.vertoReceived.some((t) => (JSON.parse(t) as { method?: unknown }).method === 'verto.invite')).toBe(true);
     caller.hangup();
   });
 });

@@ -75,6 +75,8 @@ function recordingBackend(model: FreeSwitchModel, record: VertoRecord[]): VertoB
 export interface FreeSwitchStack {
   readonly model: FreeSwitchModel;
   readonly vertoRecord: VertoRecord[];
+  /** Every WebSocket text frame the Verto server received (what clients sent), in order, across restarts. */
+  readonly vertoReceived: string[];
   esl: EslServer;
   eslPort: number;
   verto: VertoServer;
@@ -143,8 +145,12 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
   let esl = new EslServer(m, { password: eslPassword });
   const eslPort = await esl.listen(options.eslPort ?? 0, '127.0.0.1');
   const vertoRecord: VertoRecord[] = [];
+  const vertoReceived: string[] = [];
   const startVerto = (port: number) =>
     VertoServer.start({
+      onFrame: (direction, text) => {
+        if (direction === 'received') vertoReceived.push(text);
+      },
       backend: recordingBackend(m, vertoRecord),
       directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
       port,
@@ -154,6 +160,7 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
   const stack: FreeSwitchStack = {
     model: m,
     vertoRecord,
+    vertoReceived,
     esl,
     eslPort,
     verto,

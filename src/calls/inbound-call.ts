@@ -249,7 +249,8 @@ export class InboundCall {
       void this.#end(busy ? 'USER_BUSY' : 'CALL_REJECTED', busy ? 'user_busy' : 'CALL_REJECTED', undefined, false);
       return;
     }
-    void this.#end('NORMAL_CLEARING', 'NORMAL_CLEARING', undefined, false);
+    // Answered already: another device's late reject is ignored (the answering one ends the call with m.call.hangup).
+    this.log.info({ from: sender, state: this.#state }, 'ignored a rejection that came after the answer');
   }
 
   /** m.call.hangup from the answering device (or from a device while ringing). */

@@ -187,6 +187,22 @@ describe('a DID rings the mapped room', () => {
   });
 });
 
+describe('after the answer', () => {
+  it('a late m.call.reject from another device is ignored: the call stays up, the edge sends nothing for it', async () => {
+    const { handle, invite, callId } = await dial(DID.reception, f.roomId);
+    const vertoLeg = vertoLegFor(handle.uuid);
+    await callee('DEVICEG').answer(invite);
+    await pollUntil(() => bridgedToEdge(handle.uuid, vertoLeg), 'trunk leg bridged to the edge');
+    callee('DEVICEH').send(callId, 'm.call.reject', {});
+    await edgeCaughtUp(f.roomId);
+    expect(bridgedToEdge(handle.uuid, vertoLeg)).toBe(true);
+    expect(f.fs.vertoRecord.filter((r) => r.method === 'bye' && r.callId === vertoLeg)).toEqual([]);
+    expect(edgeCallEvents(callId, f.roomId)).toEqual(['m.call.invite', 'm.call.select_answer']);
+    handle.hangup();
+    await f.waitEvent(f.byEdge('m.call.hangup', callId));
+  });
+});
+
 describe('a DID routed to a user', () => {
   it('rings the user in the edge\'s DM with them, with invitee set', async () => {
     const { handle, invite } = await dial(DID.alice, f.roomId);

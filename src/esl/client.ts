@@ -8,7 +8,7 @@ import { Reconnector } from '../net/reconnector.ts';
 import { TimeoutError } from '../net/deadline.ts';
 import { assertSingleLine, eslApiCommand } from './grammar.ts';
 import type { ApiCommand } from './commands.ts';
-import { parseEslEvent, SUBSCRIBED_EVENTS, type EslEvent } from './events.ts';
+import { parseEslEvent, SUBSCRIBED_EVENTS, UNSUBSCRIBED_EVENTS, type EslEvent } from './events.ts';
 
 export interface EslClientOptions {
   readonly host: string;
@@ -271,9 +271,15 @@ export class EslClient {
         this.#lose(`event subscription refused: ${text}`);
         return;
       }
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
-      this.#link.connected();
+      conn.sendRecv(`nixevent ${UNSUBSCRIBED_EVENTS.join(' ')}`, (nixed: ModeslEvent) => {
+        if (conn !== this.#conn) return;
+        const nixText = nixed.getHeader('Reply-Text') ?? '';
+        // Not fatal: the events would only cost parsing.
+        if (!nixText.startsWith('+OK')) this.#log.warn({ reply: nixText.slice(0, 120) }, 'nixevent refused; unneeded events stay subscribed');
+        clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        this.#link.connected();
+      });
     });
   }
 

@@ -45,6 +45,12 @@ export function parseEslEvent(raw: ModeslEvent): EslEvent {
  * (CREATE, PROGRESS, ANSWER, HANGUP, DESTROY...) are not asked for.
  * BACKGROUND_JOB carries bgapi results (EslClient.bgapi waits for it; a
  * socket that did not subscribe never gets it, real capture esl-03 step 14);
- * modesl also asks for it and CHANNEL_EXECUTE_COMPLETE right after auth.
+ * modesl also asks for it, and for CHANNEL_EXECUTE_COMPLETE, right after
+ * auth: the client takes that one back (UNSUBSCRIBED_EVENTS). It comes once
+ * per dialplan application per channel (a dozen per call), and the edge
+ * never runs applications over ESL, which is what modesl needs it for.
  */
-export const SUBSCRIBED_EVENTS = ['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE', 'DTMF', 'BACKGROUND_JOB', 'CHANNEL_EXECUTE_COMPLETE'] as const;
+export const SUBSCRIBED_EVENTS = ['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE', 'DTMF', 'BACKGROUND_JOB'] as const;
+
+/** Events modesl subscribes to by itself that the edge does not want (sent as `nixevent`). */
+export const UNSUBSCRIBED_EVENTS = ['CHANNEL_EXECUTE_COMPLETE'] as const;

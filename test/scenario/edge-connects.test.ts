@@ -23,7 +23,8 @@ function config(overrides: { eslPassword?: string; httpPort?: number } = {}): Re
   return c;
 }
 
-const SUBSCRIBE = /^event json CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE DTMF BACKGROUND_JOB CHANNEL_EXECUTE_COMPLETE\n\n/m;
+// The events the edge acts on, then modesl's own CHANNEL_EXECUTE_COMPLETE taken back.
+const SUBSCRIBE = /^event json CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE DTMF BACKGROUND_JOB\n\nnixevent CHANNEL_EXECUTE_COMPLETE\n\n/m;
 
 beforeAll(async () => {
   fs = await startFreeSwitch();

@@ -72,6 +72,7 @@ async function withScriptedSocket(onBgapi: (socket: Socket, packet: string) => v
         buffered = buffered.slice(end + 2);
         if (packet.startsWith('auth ')) socket.write('Content-Type: command/reply\nReply-Text: +OK accepted\n\n');
         else if (packet.startsWith('event json')) socket.write('Content-Type: command/reply\nReply-Text: +OK event listener enabled json\n\n');
+        else if (packet.startsWith('nixevent ')) socket.write('Content-Type: command/reply\nReply-Text: +OK events nixed\n\n');
         else if (packet.startsWith('bgapi ')) onBgapi(socket, packet);
       }
     });

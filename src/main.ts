@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { Edge } from './edge.ts';
 import { redactUrl } from './net/redact-url.ts';
 import { formatProbe, runChecks } from './check.ts';
+import { disableDrachtioDebug, DRACHTIO_DEBUG_SKIP } from './sip/srf.ts';
 
 const EXIT_CHECK_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -28,8 +29,19 @@ function loadOrExit(path: string): EdgeConfig {
   }
 }
 
+const DRACHTIO_DEBUG_WARNING = 'DEBUG enables drachtio* namespaces, whose output carries sip.drachtio.secret: disabled for secret safety';
+
+/**
+ * Before drachtio-srf is loaded: its `debug` output (DEBUG=drachtio*) would
+ * print the admin secret. True when DEBUG had enabled it.
+ */
+function guardDrachtioDebug(config: EdgeConfig): boolean {
+  return config.sip.admission === 'drachtio' && disableDrachtioDebug();
+}
+
 async function check(configPath: string): Promise<number> {
   const config = loadOrExit(configPath);
+  if (guardDrachtioDebug(config)) process.stderr.write(`matrix-sip-edge: ${DRACHTIO_DEBUG_WARNING}\n`);
   process.stdout.write(`config OK    ${configPath}\n`);
   const results = await runChecks(config);
   for (const r of results) process.stdout.write(`${formatProbe(r)}\n`);
@@ -55,6 +67,7 @@ async function run(configPath: string): Promise<void> {
   const config = loadOrExit(configPath);
   const log = createLogger(config.log.level);
   routeConsoleToLog(log);
+  if (guardDrachtioDebug(config)) log.warn({ debug: process.env['DEBUG'], skipped: DRACHTIO_DEBUG_SKIP }, DRACHTIO_DEBUG_WARNING);
   const edge = new Edge(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -8,10 +8,55 @@
 // socket's 'data' handler, which would crash the process. The data handler
 // is wrapped so such an error closes that connection instead; the link
 // then reconnects with its own backoff and logs why.
+//
+// And one guard: drachtio-srf writes every admin frame it sends through the
+// `debug` package (namespaces drachtio:*), `authenticate|<secret>` among
+// them, whenever DEBUG enables those namespaces. disableDrachtioDebug()
+// takes them out of the `debug` instance drachtio-srf resolves, before
+// drachtio-srf is first loaded (createSrf() applies it too).
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 
 const require = createRequire(import.meta.url);
+
+/** The namespaces drachtio-srf 5 logs under, and a stand-in for any later one. */
+const DRACHTIO_NAMESPACES = ['drachtio', 'drachtio:srf', 'drachtio:agent', 'drachtio:socket', 'drachtio:request', 'drachtio:response', 'drachtio:x'];
+export const DRACHTIO_DEBUG_SKIP = '-drachtio*';
+
+interface DebugModule {
+  enable(namespaces: string): void;
+  disable(): string;
+  enabled(name: string): boolean;
+  readonly names: readonly unknown[];
+  readonly skips: readonly unknown[];
+}
+
+function debugOfDrachtioSrf(): DebugModule {
+  // `debug` as drachtio-srf's own files resolve it (the same instance they use)
+  const fromSrf = createRequire(require.resolve('drachtio-srf'));
+  const d: unknown = fromSrf('debug');
+  if (typeof d !== 'function') throw new Error('debug did not export a function');
+  const m = d as unknown as Record<string, unknown>;
+  for (const f of ['enable', 'disable', 'enabled']) if (typeof m[f] !== 'function') throw new Error(`debug has no ${f}()`);
+  if (!Array.isArray(m['names']) || !Array.isArray(m['skips'])) throw new Error('debug has no names/skips');
+  return d as unknown as DebugModule;
+}
+
+/**
+ * Keep drachtio-srf's debug output (which carries the secret) off, whatever
+ * DEBUG says: `-drachtio*` is added to the enabled namespaces (also in
+ * process.env.DEBUG, for anything that reads it later). True when DEBUG had
+ * enabled a drachtio namespace, i.e. when output was really suppressed.
+ */
+export function disableDrachtioDebug(): boolean {
+  const debug = debugOfDrachtioSrf();
+  const wasEnabled = DRACHTIO_NAMESPACES.some((n) => debug.enabled(n));
+  if (debug.names.length === 0 || debug.skips.includes(DRACHTIO_DEBUG_SKIP.slice(1))) return wasEnabled;
+  const current = debug.disable();
+  debug.enable([current, DRACHTIO_DEBUG_SKIP].filter((x) => x !== '').join(','));
+  if (DRACHTIO_NAMESPACES.some((n) => debug.enabled(n))) throw new Error('could not disable the drachtio debug namespaces');
+  return wasEnabled;
+}
 
 export interface SrfConnectOptions {
   readonly host: string;
@@ -67,6 +112,7 @@ let ctor: Ctor | undefined;
 /** A fresh drachtio-srf instance. */
 export function createSrf(): SrfInstance {
   if (ctor === undefined) {
+    disableDrachtioDebug();
     const mod: unknown = require('drachtio-srf');
     if (typeof mod !== 'function') throw new Error('drachtio-srf did not export a constructor');
     const proto: unknown = mod.prototype;

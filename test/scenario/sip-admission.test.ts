@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdmissionFixture, ADMITTED_DID, FS_SIP } from '../support/drachtio/admission-fixture.ts';
+import { AdmissionFixture, ADMITTED_DID, FS_SIP, RECONNECT } from '../support/drachtio/admission-fixture.ts';
+import { AttemptRecorder } from '../support/drachtio/attempt-recorder.ts';
 import { content } from '../support/outbound-fixture.ts';
 import type { TrunkCall } from '../support/drachtio/trunk.ts';
 import { callIdOf, getHeader, isRequest, statusOf, type SipMessage } from '../support/drachtio/sip-message.ts';
@@ -134,30 +135,66 @@ describe('SIP admission through drachtio-server', () => {
     await ringThenCancel(third);
   });
 
-  it('answers 503 with Retry-After above the per-source rate', async () => {
+  it('answers 503 with Retry-After above the per-source rate; the INVITE never reaches FreeSWITCH and is counted as rate_limited', async () => {
     const bulk = a.trunk('198.51.100.200');
     const calls = [bulk.invite({ did: ADMITTED_DID }), bulk.invite({ did: ADMITTED_DID })];
     await waitUntil(a.freeswitch, () => calls.every((c) => a.freeswitch.channelOf(c.callId) !== undefined), 'two calls at FreeSWITCH');
-    const third = await finalOf(bulk.invite({ did: ADMITTED_DID }));
+    const invitesBefore = a.freeswitch.invites.length;
+    const rateLimitedBefore = await counter('rate_limited');
+    const trunkBusyBefore = await counter('trunk_busy');
+    const acceptedBefore = await counter('accepted');
+    const thirdCall = bulk.invite({ did: ADMITTED_DID });
+    const third = await finalOf(thirdCall);
     expect(statusOf(third)).toBe(503);
     expect(Number(getHeader(third, 'retry-after'))).toBeGreaterThan(0);
-    expect(onWire(callIdOf(third))).toEqual([100, 503]);
+    expect(onWire(thirdCall.callId)).toEqual([100, 503]);
+    // FreeSWITCH's SIP endpoint received no INVITE for it, and nothing of the call was sent to its port
+    expect(a.freeswitch.invites.length).toBe(invitesBefore);
+    expect(a.freeswitch.invites.filter((m) => callIdOf(m) === thirdCall.callId)).toEqual([]);
+    expect(a.freeswitch.channelOf(thirdCall.callId)).toBeUndefined();
+    expect(a.sim.network.record.filter((e) => e.dir === 'out' && e.message !== undefined && callIdOf(e.message) === thirdCall.callId && e.peer.address === FS_SIP.address && e.peer.port === FS_SIP.port)).toEqual([]);
+    // counted under its own outcome (the bulk trunk's busy_status is 503 too: not a trunk_busy, not accepted)
+    const metrics = await a.f.metrics();
+    expect(metrics).toMatch(new RegExp(`^mse_sip_admissions_total\\{method="INVITE",outcome="rate_limited"\\} ${rateLimitedBefore + 1}$`, 'm'));
+    expect(await counter('trunk_busy')).toBe(trunkBusyBefore);
+    expect(await counter('accepted')).toBe(acceptedBefore);
     for (const c of calls) c.cancel();
     for (const c of calls) expect(statusOf(await finalOf(c))).toBe(487);
   });
 
   it('reconnects with backoff when drachtio-server goes away and comes back; /readyz follows; calls are admitted again', async () => {
     const port = a.sim.port;
-    const linesBefore = a.f.edge.lines.length;
     await a.sim.close();
-    await pollUntil(async () => (await readyz()).peers?.['drachtio'] === 'reconnecting', '/readyz: drachtio reconnecting', 8_000);
-    expect((await httpGet(`http://127.0.0.1:${a.f.httpPort}/readyz`)).status).toBe(503);
-    const delays = () => a.f.edge.lines.slice(linesBefore).filter((l) => l.msg === 'drachtio reconnecting' && typeof l['delayMs'] === 'number').map((l) => Number(l['delayMs']));
-    await waitUntil(a.f.edge, () => delays().length >= 3, 'three reconnect attempts', 10_000);
-    const d = delays();
-    expect(d[2] ?? 0).toBeGreaterThan(d[0] ?? 0);
+    // in drachtio-server's place on its admin port: a plain TCP server that records when the edge
+    // connects and hangs up at once, so every attempt of the edge is seen on the wire
+    const attempts = new AttemptRecorder();
+    await attempts.listen(port);
+    try {
+      await pollUntil(async () => (await readyz()).peers?.['drachtio'] === 'reconnecting', '/readyz: drachtio reconnecting', 8_000);
+      await waitUntil(attempts, () => attempts.times.length >= 7, 'seven connection attempts', 15_000);
+      expect((await httpGet(`http://127.0.0.1:${a.f.httpPort}/readyz`)).status).toBe(503);
+      const gaps = attempts.times.slice(1, 7).map((t, i) => Math.round(t - (attempts.times[i] as number)));
+      const seen = `gaps between attempts: ${gaps.join(', ')} ms`;
+      // The recorder listens before the edge's first retry (>= 80 ms after the drop), so the gap
+      // after attempt k is the edge's (k+1)-th backoff delay: min(max, initial * 2^(k+1)), less up to
+      // 20 % jitter; sipSection has initial 100, max 1000, so ~200, ~400, ~800, then ~1000.
+      const { initial_delay_ms: initial, max_delay_ms: max } = RECONNECT;
+      const slack = 400; // connect and scheduling time on a busy machine
+      gaps.forEach((g, k) => {
+        const base = Math.min(max, initial * 2 ** (k + 1));
+        expect(g, `gap ${k}; ${seen}`).toBeGreaterThanOrEqual(base * 0.8 - 50);
+        expect(g, `gap ${k}; ${seen}`).toBeLessThanOrEqual(base + slack);
+      });
+      // growing, then capped at the configured max (never above it, no longer doubling)
+      expect(gaps[1] as number, seen).toBeGreaterThan(gaps[0] as number);
+      expect(gaps[2] as number, seen).toBeGreaterThan(gaps[1] as number);
+      for (const g of gaps.slice(3)) expect(g, seen).toBeLessThanOrEqual(max + slack);
+    } finally {
+      await attempts.close();
+    }
     await a.sim.listen(port);
     await pollUntil(async () => (await readyz()).status === 'ready', '/readyz ready again', 10_000);
+    expect((await readyz()).peers?.['drachtio']).toBe('connected');
     const call = a.trunk('198.51.100.16').invite({ did: ADMITTED_DID });
     await waitUntil(a.freeswitch, () => a.freeswitch.channelOf(call.callId) !== undefined, 'the call at FreeSWITCH');
     await ringThenCancel(call);

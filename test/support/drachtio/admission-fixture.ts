@@ -14,11 +14,13 @@ export const FS_SIP = { address: '127.0.0.1', port: 5080 } as const;
 /** A DID the shipped vars (mse_inbound_did_regex) and the edge's inbound.routes both serve. */
 export const ADMITTED_DID = '+49301234560';
 export const ALICE = '@alice:localhost';
+/** The edge's sip.drachtio.reconnect in these tests. */
+export const RECONNECT = { initial_delay_ms: 100, max_delay_ms: 1_000 } as const;
 
 export function sipSection(drachtioPort: number, secret: string = TEST_SECRETS.drachtioSecret): Record<string, unknown> {
   return {
     admission: 'drachtio',
-    drachtio: { host: '127.0.0.1', port: drachtioPort, secret, connect_timeout_ms: 2_000, reconnect: { initial_delay_ms: 100, max_delay_ms: 1_000 } },
+    drachtio: { host: '127.0.0.1', port: drachtioPort, secret, connect_timeout_ms: 2_000, reconnect: { ...RECONNECT } },
     freeswitch: { host: FS_SIP.address, port: FS_SIP.port },
     trunks: [
       { name: 'carrier', sources: ['198.51.100.0/25'], max_concurrent_calls: 1, busy_status: 486 },

@@ -10,14 +10,14 @@ import { UserLimits } from '../routing/limits.ts';
 import { checkCaller, checkDestination, type Refusal } from '../routing/policy.ts';
 import { parseDestination } from '../routing/numbers.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
-import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
+import { OutboundCall, VERTO_LOST_OUTCOME, type CallPorts, type MilestoneKind } from './outbound-call.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
 import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
 import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
-import { reconcile } from './reconcile.ts';
+import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
 import { TimerLedger } from './call-timers.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
@@ -68,6 +68,10 @@ export class CallManager {
   #lateCandidates = 0;
   /** Reconciliation runs once per ESL connection, when Matrix is up too. */
   #reconciled = false;
+  #reconcileRuns = 0;
+  /** Reconciliations under way, and the Verto legs of calls that ended meanwhile (not orphans: they were ended here). */
+  #reconciling = 0;
+  readonly #endedWhileReconciling = new Set<string>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #milestones = new Listeners<[Milestone]>();
   /** Timers pending in this manager's calls (0 when no call is in progress). */
@@ -137,32 +141,60 @@ export class CallManager {
    * After ESL (re)connects: hang up FreeSWITCH channels of the edge that no
    * call holds (a previous run crashed or was killed), telling their rooms;
    * and end answered calls whose channel vanished while ESL was away.
+   * Calls go on meanwhile: reconcile.ts judges each channel right after its
+   * facts are read, and legs of calls that end during the walk are not
+   * taken for orphans.
    */
   async #maybeReconcile(): Promise<void> {
     if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
     this.#reconciled = true;
+    const run = ++this.#reconcileRuns;
+    this.#reconciling += 1;
     try {
-      const { orphans, present } = await reconcile({ esl: (c) => this.#esl.api(c), knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) }, this.#log);
-      for (const o of orphans) {
-        if (o.roomId === undefined || o.matrixCallId === undefined) continue;
-        await this.#matrix
-          .sendEvent(
-            o.roomId,
-            'm.call.hangup',
-            o.version === '0' ? { call_id: o.matrixCallId, version: 0, reason: 'unknown_error' } : { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' },
-          )
-          .then(() => this.#matrix.sendNotice(o.roomId ?? '', 'The call was cut off: the phone bridge restarted.'))
-          .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not tell Matrix about an orphaned call'));
-      }
-      for (const call of [...this.#byMatrixId.values()]) {
-        if (present.has(call.uuid) || call.state !== 'answered') continue;
+      await reconcile(
+        {
+          esl: (c) => this.#esl.api(c),
+          knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid),
+          calls: () => [...this.#byMatrixId.values()].map((call) => this.#known(call)),
+          orphaned: (o) => void this.#tellOrphaned(o),
+        },
+        this.#log,
+      );
+    } catch (err) {
+      // A later connection's run may be under way already: only the latest run's failure asks for another.
+      if (run === this.#reconcileRuns) this.#reconciled = false;
+      this.#log.warn({ err: (err as Error).message }, 'reconciliation failed; retried at the next connection');
+    } finally {
+      this.#reconciling -= 1;
+      if (this.#reconciling === 0) this.#endedWhileReconciling.clear();
+    }
+  }
+
+  /** A held call as reconciliation sees it: answered only while this very call is still held. */
+  #known(call: OutboundCall | InboundCall): KnownCall {
+    return {
+      uuid: call.uuid,
+      answered: () => this.#byUuid.get(call.uuid) === call && call.state === 'answered',
+      vanished: () => {
         call.log.warn('the FreeSWITCH channel of this call is gone (events lost while ESL was away)');
         if (call instanceof InboundCall) call.onVertoBye('NORMAL_CLEARING');
         else call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
-      }
+      },
+    };
+  }
+
+  /** An orphaned leg was hung up: end its call in the room it belonged to, as the same party. */
+  async #tellOrphaned(o: Orphan): Promise<void> {
+    if (o.roomId === undefined || o.matrixCallId === undefined) return;
+    try {
+      await this.#matrix.sendEvent(
+        o.roomId,
+        'm.call.hangup',
+        o.version === '0' ? { call_id: o.matrixCallId, version: 0, reason: 'unknown_error' } : { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' },
+      );
+      await this.#matrix.sendNotice(o.roomId, 'The call was cut off: the phone bridge restarted.');
     } catch (err) {
-      this.#reconciled = false;
-      this.#log.warn({ err: (err as Error).message }, 'reconciliation failed; retried at the next connection');
+      this.#log.warn({ err: (err as Error).message }, 'could not tell Matrix about an orphaned call');
     }
   }
 
@@ -214,6 +246,7 @@ export class CallManager {
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
+    if (this.#reconciling > 0) this.#endedWhileReconciling.add(call.uuid);
     if (call instanceof OutboundCall) this.#limits.release(call.userId);
     else if (call.farLegUuid !== undefined) this.#byFarLeg.delete(call.farLegUuid);
     const key = `${outcome.reason}:${outcome.cause}`;
@@ -530,18 +563,28 @@ export class CallManager {
         break;
       case 'verto.attach':
         call.log.warn('FreeSWITCH re-attached the call after a Verto reconnect; media cannot be restored, ending it');
-        void call.hangup('NORMAL_CLEARING', { cause: 'NETWORK_OUT_OF_ORDER', sipStatus: undefined, reason: 'ice_timeout', notice: 'The call was cut off: the connection to the phone system was lost.' });
+        void call.hangup('NORMAL_CLEARING', VERTO_LOST_OUTCOME);
         break;
       default:
         call.log.debug({ method: request.method }, 'Verto request not handled');
     }
   }
 
-  /** The Verto socket dropped: FreeSWITCH has already hung up every unanswered call of the session. */
+  /**
+   * The Verto socket dropped: FreeSWITCH has already hung up every
+   * unanswered call of the session. Answered ones lost their media (the
+   * edge cannot re-attach it): they are ended now, over ESL, in both
+   * directions, instead of being left in silence until FreeSWITCH's detach
+   * timeout or a re-attach.
+   */
   #onVertoLost(): void {
     for (const call of [...this.#byMatrixId.values()]) {
+      if (call.state === 'answered') {
+        void call.onVertoLost();
+        continue;
+      }
       if (call instanceof InboundCall) {
-        if (call.state !== 'answered') call.onVertoBye('DESTINATION_OUT_OF_ORDER');
+        call.onVertoBye('DESTINATION_OUT_OF_ORDER');
         continue;
       }
       if (call.state === 'gathering' || call.state === 'dialling' || call.state === 'early_media') {

@@ -7,7 +7,7 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
 import { uuidKill, uuidSetvar } from '../esl/commands.ts';
-import { maxDurationNotice, type MilestoneKind } from './outbound-call.ts';
+import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, type MilestoneKind } from './outbound-call.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 
 /**
@@ -269,6 +269,22 @@ export class InboundCall {
     const c = cause ?? 'NORMAL_CLEARING';
     const reason: MatrixHangupReason = c === 'NORMAL_CLEARING' || c === 'ORIGINATOR_CANCEL' ? 'user_hangup' : CAUSE_TABLE[c]?.reason ?? 'unknown_error';
     this.#finish({ cause: c, sipStatus: undefined, reason, notice: undefined }, true, this.#state === 'ringing' ? 'The caller hung up.' : undefined);
+  }
+
+  /**
+   * The Verto socket dropped after the answer. FreeSWITCH detaches the leg
+   * (it offered the call, so the edge could not ask for recoverCall false):
+   * the caller would hear silence until detach-timeout-sec, and a
+   * re-attach cannot restore the Matrix client's media. Ended at once on
+   * both sides: the leg over ESL (the trunk leg follows, hangup_after_bridge),
+   * the room told.
+   */
+  async onVertoLost(): Promise<void> {
+    if (this.#state !== 'answered') return;
+    this.log.warn('the Verto connection was lost during the call; its media cannot be restored: ending it');
+    this.#finish(VERTO_LOST_OUTCOME, true, VERTO_LOST_OUTCOME.notice);
+    await killLeg(this.#ports, this.uuid, VERTO_LOST_OUTCOME.cause, this.log);
+    await this.#told;
   }
 
   /** ESL: the leg toward the edge is bridged to the trunk leg. */

@@ -294,6 +294,21 @@ export class OutboundCall {
     await this.#told;
   }
 
+  /**
+   * The Verto socket dropped after the answer. mod_verto hangs up a leg
+   * created with recoverCall false itself (protocols/verto.md §7), or
+   * detaches it (a FreeSWITCH that ignores the flag; the simulator):
+   * either way its media is gone. Ended at once on both sides, the leg over
+   * ESL, since Verto is down (-ERR when FreeSWITCH ended it first).
+   */
+  async onVertoLost(): Promise<void> {
+    if (this.#state !== 'answered') return;
+    this.log.warn('the Verto connection was lost during the call; its media cannot be restored: ending it');
+    this.#finish(VERTO_LOST_OUTCOME, true);
+    await killLeg(this.#ports, this.uuid, VERTO_LOST_OUTCOME.cause, this.log);
+    await this.#told;
+  }
+
   /** `!dtmf`: only once answered, and only on the SIP leg (toward the trunk). */
   async sendDtmf(digits: string, durationMs: number | undefined): Promise<string> {
     if (this.#state !== 'answered') return 'DTMF can only be sent once the call is answered.';
@@ -364,6 +379,29 @@ export class OutboundCall {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not tell Matrix the call ended');
     }
+  }
+}
+
+/**
+ * How an answered call ends when the Verto socket drops: FreeSWITCH stops
+ * the leg's media (the edge cannot restore it: it is the Matrix client's),
+ * so the edge hangs the leg up over ESL with this cause and ends the call
+ * in Matrix, rather than leave both parties in silence.
+ */
+export const VERTO_LOST_OUTCOME: CallOutcome = {
+  cause: 'NETWORK_OUT_OF_ORDER',
+  sipStatus: undefined,
+  reason: 'ice_timeout',
+  notice: 'The call was cut off: the connection to the phone system was lost.',
+};
+
+/** uuid_kill a Verto leg; a leg FreeSWITCH has ended already answers -ERR, which is fine. */
+export async function killLeg(ports: { esl(command: ApiCommand): Promise<string> }, uuid: string, cause: string, log: Logger): Promise<void> {
+  try {
+    const reply = await ports.esl(uuidKill(uuid, cause));
+    if (!reply.startsWith('+OK')) log.info({ reply: reply.trim().slice(0, 80) }, 'uuid_kill: the leg had ended already');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'uuid_kill failed; the next reconciliation ends the channel');
   }
 }
 

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundFixture, content, type Json } from '../support/outbound-fixture.ts';
 import { pollUntil, waitUntil } from '../support/wait.ts';
+import { parse as parseSdp } from 'sdp-transform';
 import { candidatesPerMLine } from '../../src/sdp/candidates.ts';
+import { WeriftCaller } from '../support/matrix-caller.ts';
 
 // Matrix -> SIP calls: the built edge process between the homeserver
 // simulator (Alice places calls with werift) and the FreeSWITCH simulator
@@ -113,6 +115,47 @@ describe('outbound call, answered', () => {
     await pollUntil(() => f.fs.vertoRecord.some((r) => r.method === 'bye' && r.callId === invite.callId), 'verto.bye');
     await f.expectNothingLeft();
     expect(f.events(f.byEdge('m.call.hangup', caller.options.callId))).toHaveLength(0);
+  });
+});
+
+describe('an offer with two m-lines', () => {
+  // The verto.invite's SDP is parsed here with sdp-transform, independently of the edge's own SDP code.
+  it.each([['audio + video', 'video'], ['two audio', 'audio']] as const)('%s: each trickled candidate lands under its own m-line', async (_name, second) => {
+    const number = second === 'video' ? '+4930100011' : '+4930100012';
+    await f.say(`!dial ${number}`);
+    const before = f.fs.vertoRecord.length;
+    const caller = new WeriftCaller({ hs: f.mx.hs, userId: f.mx.aliceId, roomId: f.roomId, callId: `twolines${second}${Date.now()}`, endOfCandidates: true, extraMedia: [second] });
+    f.callers.push(caller);
+    await caller.invite();
+    // The offer went out without candidates: every one in the verto.invite was trickled and merged by the edge.
+    const offered = parseSdp(caller.offerSdp);
+    expect(offered.media.map((m) => m.type)).toEqual(['audio', second]);
+    expect(offered.media.flatMap((m) => m.candidates ?? [])).toEqual([]);
+    const byIndex = (i: number) => caller.trickled.filter((c) => c.sdpMLineIndex === i);
+    expect(byIndex(0).length).toBeGreaterThan(0);
+    expect(byIndex(1).length).toBeGreaterThan(0);
+
+    const invite = await f.vertoInviteFor(number, before);
+    const sent = parseSdp(invite.sdp);
+    expect(sent.media.map((m) => [m.type, String(m.mid)])).toEqual([['audio', '0'], [second, '1']]);
+    // "candidate:<foundation> <component> <transport> <priority> <ip> <port> typ <type> ..." -> the same fields as sdp-transform gives.
+    const key = (foundation: unknown, component: unknown, transport: unknown, ip: unknown, port: unknown) => `${String(foundation)} ${String(component)} ${String(transport).toLowerCase()} ${String(ip)} ${String(port)}`;
+    const trickledKey = (line: string) => {
+      const [foundation, component, transport, , ip, port] = line.replace(/^(a=)?candidate:/, '').split(' ');
+      return key(foundation, component, transport, ip, port);
+    };
+    sent.media.forEach((m, i) => {
+      const got = (m.candidates ?? []).map((c) => key(c.foundation, c.component, c.transport, c.ip, c.port)).sort();
+      // Exactly the candidates trickled for this m-line: none missing, none from the other one.
+      expect(got).toEqual(byIndex(i).map((c) => trickledKey(c.candidate)).sort());
+      expect(m.endOfCandidates).toBe('end-of-candidates');
+    });
+    // werift gathers a separate port per m-line: the two sets are really different.
+    expect(byIndex(0).map((c) => trickledKey(c.candidate))).not.toEqual(byIndex(1).map((c) => trickledKey(c.candidate)));
+
+    await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    caller.hangup();
+    await pollUntil(() => f.fs.vertoRecord.slice(before).some((r) => r.method === 'bye'), 'verto.bye after the Matrix hangup');
   });
 });
 

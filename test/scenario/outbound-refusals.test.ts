@@ -8,11 +8,13 @@ import { pollUntil } from '../support/wait.ts';
 // Verto or ESL side of the FreeSWITCH simulator.
 
 let f: OutboundFixture;
+/** Rings and never answers (the originate timeout is the simulator's default, 60 s). */
+const RINGS_FOREVER = '+4930400099';
 
 beforeAll(async () => {
   f = await OutboundFixture.start({
     name: 'refusals',
-    stack: { farEnd: { default: { kind: 'answer', ringMs: 10 } } },
+    stack: { farEnd: { default: { kind: 'answer', ringMs: 10 }, byDestination: { [RINGS_FOREVER]: { kind: 'no-answer' } } } },
     config: {
       policy: {
         allowed_users: ['@alice:localhost', '@carol:localhost'],
@@ -139,18 +141,29 @@ describe('an invite addressed to another member of the room', () => {
 describe('malformed invites are refused with a reason; the next call still works', () => {
   const base = (callId: string) => ({ call_id: callId, party_id: 'ALICEDEVICE', version: '1', lifetime: 60_000 });
   const AUDIOLESS = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\na=fingerprint:sha-256 AA\r\n';
-  const rows: Array<[string, (id: string) => Record<string, unknown>, RegExp]> = [
-    ['no SDP', (id) => ({ ...base(id) }), /malformed.*offer/],
-    ['an SDP without audio', (id) => ({ ...base(id), offer: { type: 'offer', sdp: AUDIOLESS } }), /no audio/],
-    ['a 60 kB SDP', (id) => ({ ...base(id), offer: { type: 'offer', sdp: `v=0\r\n${'a=x-padding:0123456789\r\n'.repeat(2_500)}` } }), /larger than/],
-    ['an expired lifetime', (id) => ({ ...base(id), lifetime: 1 }), /expired/],
-    ['a lifetime of the wrong type', (id) => ({ ...base(id), lifetime: 'soon', offer: { type: 'offer', sdp: 'v=0\r\n' } }), /malformed.*lifetime/],
-    ['a call_id of the wrong type', (id) => ({ ...base(id), call_id: 42, offer: { type: 'offer', sdp: 'v=0\r\n' }, x: id }), /malformed.*call_id/],
+  // What the edge must send back for the call on the wire: m.call.reject (v1),
+  // m.call.hangup (v0 has no reject), or nothing when the invite has no usable call_id.
+  type Answer = 'reject' | 'hangup v0' | 'none';
+  const rows: Array<[string, (id: string) => Record<string, unknown>, RegExp, Answer]> = [
+    ['no SDP', (id) => ({ ...base(id) }), /malformed.*offer/, 'reject'],
+    ['no SDP, version 0', (id) => ({ call_id: id, version: 0, lifetime: 60_000 }), /malformed.*offer/, 'hangup v0'],
+    ['an SDP without audio', (id) => ({ ...base(id), offer: { type: 'offer', sdp: AUDIOLESS } }), /no audio/, 'reject'],
+    // 60 kB, not 1 MB: a homeserver refuses any event over 65536 bytes (the
+    // spec's size limit, M_TOO_LARGE), so a 1 MB SDP never reaches the edge
+    // through Matrix. (The homeserver simulator does not enforce that limit;
+    // this row stays realistic anyway.) The 1 MB SDP is refused by the edge's
+    // validators in test/unit/sdp.test.ts ('client SDP checks', 'm.call.invite validation').
+    ['a 60 kB SDP', (id) => ({ ...base(id), offer: { type: 'offer', sdp: `v=0\r\n${'a=x-padding:0123456789\r\n'.repeat(2_500)}` } }), /larger than/, 'reject'],
+    ['an expired lifetime', (id) => ({ ...base(id), lifetime: 1 }), /expired/, 'reject'],
+    ['a lifetime of the wrong type', (id) => ({ ...base(id), lifetime: 'soon', offer: { type: 'offer', sdp: 'v=0\r\n' } }), /malformed.*lifetime/, 'reject'],
+    ['a call_id of the wrong type', (id) => ({ ...base(id), call_id: 42, offer: { type: 'offer', sdp: 'v=0\r\n' }, x: id }), /malformed.*call_id/, 'none'],
   ];
-  it.each(rows)('%s', async (_name, build, pattern) => {
+  it.each(rows)('%s', async (_name, build, pattern, answer) => {
     await f.say('!dial +4930300001');
     const since = f.notices().length;
     const mark = freeswitchMark();
+    const edgeCallEvents = () => f.events((e) => e['sender'] === f.mx.edgeUserId && String(e['type']).startsWith('m.call.'));
+    const callEventsBefore = edgeCallEvents().length;
     const callId = `bad${Date.now()}`;
     const caller = f.newCaller();
     // A valid werift offer where the row does not replace it, so only the named field is wrong.
@@ -160,6 +173,18 @@ describe('malformed invites are refused with a reason; the next call still works
     if (/expired/.test(_name)) c['offer'] = { type: 'offer', sdp: caller.pc.localDescription!.sdp };
     f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.call.invite', c as never);
     await f.waitNotice(pattern, since);
+    if (answer === 'reject') {
+      const reject = await f.waitEvent(f.byEdge('m.call.reject', callId));
+      expect(content(reject)).toMatchObject({ call_id: callId, version: '1' });
+      expect(typeof content(reject)['party_id']).toBe('string');
+      expect(f.events(f.byEdge('m.call.hangup', callId))).toEqual([]);
+    } else if (answer === 'hangup v0') {
+      const hangup = await f.waitEvent(f.byEdge('m.call.hangup', callId));
+      expect(content(hangup)).toMatchObject({ call_id: callId, version: 0 });
+      expect(f.events(f.byEdge('m.call.reject', callId))).toEqual([]);
+    }
+    // Exactly one call event from the edge for this invite (none without a call_id to answer).
+    expect(edgeCallEvents().slice(callEventsBefore)).toHaveLength(answer === 'none' ? 0 : 1);
     expectNothingReachedFreeSwitch(mark);
   });
 
@@ -190,8 +215,25 @@ describe('!dtmf is validated before anything reaches ESL', () => {
     await pollUntil(async () => (await f.liveCalls()) === 0, 'call ended');
   });
 
-  it('before the call is answered, DTMF is refused (uuid_send_dtmf would pre-answer)', async () => {
+  it('with no call in the room, DTMF is refused', async () => {
+    const mark = f.tap.text().length;
     const reply = await f.say('!dtmf 5');
     expect(reply).toMatch(/no call of yours/);
+    expect(f.tap.text().slice(mark)).not.toContain('uuid_send_dtmf');
+  });
+
+  it('while the call is still ringing, DTMF is refused (uuid_send_dtmf would pre-answer the channel)', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call(RINGS_FOREVER);
+    await f.vertoInviteFor(RINGS_FOREVER, before);
+    // The trunk leg exists and rings: the call is dialled, not answered.
+    await pollUntil(() => f.fs.model.channels().some((c) => c.name.startsWith('sofia/') && c.answerState === 'ringing'), 'SIP leg ringing');
+    const mark = f.tap.text().length;
+    expect(await f.say('!dtmf 5')).toMatch(/only be sent once the call is answered/);
+    expect(f.tap.text().slice(mark)).not.toContain('uuid_send_dtmf');
+    expect(f.fs.model.channels().every((c) => c.answerState === 'ringing')).toBe(true);
+    expect(f.events(f.byEdge('m.call.answer', caller.options.callId))).toEqual([]);
+    caller.hangup();
+    await pollUntil(() => f.fs.vertoRecord.slice(before).some((r) => r.method === 'bye'), 'verto.bye after the Matrix hangup');
   });
 });

@@ -19,6 +19,8 @@ export interface CallerOptions {
   readonly endOfCandidates?: boolean;
   /** The v1 invite's `invitee` (the one user the call is for). */
   readonly invitee?: string;
+  /** More m-lines after the first audio one (e.g. ['video']), each gathering its own candidates. */
+  readonly extraMedia?: ReadonlyArray<'audio' | 'video'>;
 }
 
 export class WeriftCaller {
@@ -33,6 +35,7 @@ export class WeriftCaller {
     this.options = options;
     this.pc = new RTCPeerConnection({ iceUseIpv4: true, iceUseIpv6: false });
     this.pc.addTransceiver('audio', { direction: 'sendrecv' });
+    for (const kind of options.extraMedia ?? []) this.pc.addTransceiver(kind, { direction: 'sendrecv' });
   }
 
   #common(): Json {

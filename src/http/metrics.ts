@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SetupLatency, type MilestoneLike } from './setup-latency.ts';
+import { TIMELINE_KEEP_EVENTS } from '../matrix/timeline-trim.ts';
 
 export type Direction = 'outbound' | 'inbound';
 const DIRECTIONS: readonly Direction[] = ['outbound', 'inbound'];
@@ -21,8 +22,18 @@ export interface CallCounts {
 export interface TimelineCounts {
   readonly retained: number;
   readonly dropped: number;
-  readonly encrypted?: number;
-  readonly gaps?: number;
+  readonly encrypted: number;
+  readonly gaps: number;
+}
+
+/** A gauge without labels whose value is read at each scrape. */
+function readGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+}
+
+/** A counter without labels whose running total is kept elsewhere and read at each scrape. */
+function readTotal(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
 }
 
 /**
@@ -37,7 +48,7 @@ export class Metrics {
   readonly reconnects: Counter<'peer'>;
   readonly #setupLatency: SetupLatency;
 
-  constructor(calls: () => CallCounts, peers: () => Record<string, string>, timelines: () => TimelineCounts = () => ({ retained: 0, dropped: 0 })) {
+  constructor(calls: () => CallCounts, peers: () => Record<string, string>, timelines: () => TimelineCounts = () => ({ retained: 0, dropped: 0, encrypted: 0, gaps: 0 })) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mse_process_' });
     new Gauge({
       name: 'mse_calls_live',
@@ -75,14 +86,7 @@ export class Metrics {
         for (const [reason, n] of calls().refusals) this.set({ reason }, n);
       },
     });
-    new Gauge({
-      name: 'mse_late_candidates',
-      help: 'Trickled candidates that arrived after the offer went to FreeSWITCH',
-      registers: [this.registry],
-      collect() {
-        this.set(calls().lateCandidates);
-      },
-    });
+    readGauge(this.registry, 'mse_late_candidates', 'Trickled candidates that arrived after the offer went to FreeSWITCH', () => calls().lateCandidates);
     new Gauge({
       name: 'mse_calls_held',
       help: 'What the call manager holds, by kind: index entries, per-user live counts, pending call timers (all 0 when no call is in progress; a value that stays up is a leak)',
@@ -92,49 +96,13 @@ export class Metrics {
         for (const [kind, n] of Object.entries(calls().held ?? {})) this.set({ kind }, n);
       },
     });
-    new Gauge({
-      name: 'mse_process_active_timers',
-      help: 'Timers pending in the process (process.getActiveResourcesInfo())',
-      registers: [this.registry],
-      collect() {
-        this.set(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length);
-      },
-    });
-    new Gauge({
-      name: 'mse_matrix_timeline_events',
-      help: 'Room events the Matrix client holds in memory (live timelines, trimmed once a room holds more than 50)',
-      registers: [this.registry],
-      collect() {
-        this.set(timelines().retained);
-      },
-    });
-    new Counter({
-      name: 'mse_matrix_timeline_events_dropped_total',
-      help: 'Room events dropped from memory after they were handled',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(timelines().dropped);
-      },
-    });
-    new Counter({
-      name: 'mse_matrix_encrypted_events_total',
-      help: 'Encrypted room events the edge could not read (it has no end-to-end encryption; each room is told once)',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(timelines().encrypted ?? 0);
-      },
-    });
-    new Counter({
-      name: 'mse_matrix_sync_gaps_total',
-      help: 'Syncs that skipped events in a room (limited timeline): call events in the gap were not seen',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(timelines().gaps ?? 0);
-      },
-    });
+    readGauge(this.registry, 'mse_process_active_timers', 'Timers pending in the process (process.getActiveResourcesInfo())', () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
+    );
+    readGauge(this.registry, 'mse_matrix_timeline_events', `Room events the Matrix client holds in memory (live timelines, trimmed once a room holds more than ${TIMELINE_KEEP_EVENTS})`, () => timelines().retained);
+    readTotal(this.registry, 'mse_matrix_timeline_events_dropped_total', 'Room events dropped from memory after they were handled', () => timelines().dropped);
+    readTotal(this.registry, 'mse_matrix_encrypted_events_total', 'Encrypted room events the edge could not read (it has no end-to-end encryption; each room is told once)', () => timelines().encrypted);
+    readTotal(this.registry, 'mse_matrix_sync_gaps_total', 'Syncs that skipped events in a room (limited timeline): call events in the gap were not seen', () => timelines().gaps);
     this.connectionUp = new Gauge({
       name: 'mse_connection_up',
       help: '1 when the connection to the peer is up',

@@ -35,18 +35,6 @@ beforeAll(async () => {
 afterEach(async () => f.expectNothingLeft());
 afterAll(async () => f?.stop());
 
-function freeswitchMark(): { verto: number; frames: number; esl: number } {
-  return { verto: f.fs.vertoRecord.length, frames: f.fs.vertoReceived.length, esl: f.tap.text().length };
-}
-
-/** Nothing on the Verto socket but keepalive pings (frame by frame), not a byte on ESL. */
-function expectNothingReachedFreeSwitch(mark: { verto: number; frames: number; esl: number }): void {
-  expect(f.fs.vertoRecord.slice(mark.verto)).toEqual([]);
-  const frames = f.fs.vertoReceived.slice(mark.frames).map((t) => JSON.parse(t) as { method?: unknown });
-  expect(frames.filter((m) => m.method !== 'verto.ping')).toEqual([]);
-  expect(f.tap.text().slice(mark.esl)).toBe('');
-}
-
 async function refusalsCounted(reason: string): Promise<number> {
   const m = new RegExp(`^mse_calls_refused\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(await f.metrics());
   return m === null ? 0 : Number(m[1]);
@@ -65,13 +53,13 @@ describe('policy.min_power_level', () => {
 
     const refusedBefore = await refusalsCounted('power_level_too_low');
     const since = f.notices(room).length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const alice = f.newCaller({ roomId: room });
     await alice.invite();
     const reject = await f.waitEvent(f.byEdge('m.call.reject', alice.options.callId), 8_000, room);
     expect(content(reject)).toMatchObject({ call_id: alice.options.callId, version: '1' });
     await f.waitNotice(/needs power level 50; you have 0/, since, room);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
     expect(await refusalsCounted('power_level_too_low')).toBe(refusedBefore + 1);
 
     // Control: the room and its number are fine, Carol (power level 100) is dialled.
@@ -100,13 +88,13 @@ describe('policy.rate_limit', () => {
     await f.say('!dial +4930200013', DAVE, room);
     const refusedBefore = await refusalsCounted('rate_limit');
     const since = f.notices(room).length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const third = f.newCaller({ userId: DAVE, roomId: room });
     await third.invite();
     const reject = await f.waitEvent(f.byEdge('m.call.reject', third.options.callId), 8_000, room);
     expect(content(reject)).toMatchObject({ call_id: third.options.callId, version: '1' });
     await f.waitNotice(/Too many calls: at most 2 in 3600 s/, since, room);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
     expect(await refusalsCounted('rate_limit')).toBe(refusedBefore + 1);
 
     // The limit is per user: Alice, in her own room, is still dialled.
@@ -126,7 +114,7 @@ describe('a refused version 0 invite', () => {
     f.mx.hs.sendStateEvent(f.mx.aliceId, room, 'org.matrix-sip-edge.destination', '', { number: '+4940123456' });
     await f.waitEvent((e) => e['type'] === 'm.room.member' && e['state_key'] === f.mx.edgeUserId && content(e)['membership'] === 'join', 10_000, room);
     const since = f.notices(room).length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const caller = f.newCaller({ roomId: room, version: 0 });
     await caller.invite();
     const hangup = await f.waitEvent(f.byEdge('m.call.hangup', caller.options.callId), 8_000, room);
@@ -134,6 +122,6 @@ describe('a refused version 0 invite', () => {
     expect(content(hangup)['party_id']).toBeUndefined();
     await f.waitNotice(/not on this bridge's list of allowed destinations/, since, room);
     expect(f.events(f.byEdge('m.call.reject', caller.options.callId), room)).toEqual([]);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
   });
 });

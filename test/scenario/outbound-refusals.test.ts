@@ -29,19 +29,6 @@ beforeAll(async () => {
 afterEach(async () => f.expectNothingLeft());
 afterAll(async () => f?.stop());
 
-/** What FreeSWITCH received so far: Verto calls and frames, ESL bytes. */
-function freeswitchMark(): { verto: number; frames: number; esl: number } {
-  return { verto: f.fs.vertoRecord.length, frames: f.fs.vertoReceived.length, esl: f.tap.text().length };
-}
-
-/** Nothing on the Verto socket but keepalive pings (asserted frame by frame), not a byte on ESL. */
-function expectNothingReachedFreeSwitch(mark: { verto: number; frames: number; esl: number }): void {
-  expect(f.fs.vertoRecord.slice(mark.verto)).toEqual([]);
-  const frames = f.fs.vertoReceived.slice(mark.frames).map((t) => JSON.parse(t) as { method?: unknown });
-  expect(frames.filter((m) => m.method !== 'verto.ping')).toEqual([]);
-  expect(f.tap.text().slice(mark.esl)).toBe('');
-}
-
 async function expectRefused(callId: string, pattern: RegExp, since: number, roomId = f.roomId): Promise<void> {
   const reject = await f.waitEvent(f.byEdge('m.call.reject', callId), 8_000, roomId);
   expect(content(reject)).toMatchObject({ call_id: callId, version: '1' });
@@ -63,11 +50,11 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     f.mx.hs.sendStateEvent(f.mx.aliceId, room, 'org.matrix-sip-edge.destination', '', { number });
     await f.waitEvent((e) => e['type'] === 'm.room.member' && e['state_key'] === f.mx.edgeUserId && content(e)['membership'] === 'join', 10_000, room);
     const since = f.notices(room).length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const caller = f.newCaller({ roomId: room });
     await caller.invite();
     await expectRefused(caller.options.callId, pattern, since, room);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
     expect(await f.metrics()).toMatch(new RegExp(`mse_calls_refused\\{reason="${metric}"\\} [1-9]`));
   });
 
@@ -78,11 +65,11 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     await f.say('!dial +4930123456');
     expect(await f.say('!dial +4930123457', bob.userId)).toMatch(/is not allowed/);
     const since = f.notices().length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const caller = f.newCaller({ userId: bob.userId });
     await caller.invite();
     await expectRefused(caller.options.callId, /is not allowed to place phone calls/, since);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
   });
 
   it('the edge does not join a room when a user who may not call invites it', async () => {
@@ -100,11 +87,11 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     await f.waitEvent(f.byEdge('m.call.answer', second.options.callId));
     await f.say('!dial +4930200003');
     const since = f.notices().length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const third = f.newCaller();
     await third.invite();
     await expectRefused(third.options.callId, /already have 2 call\(s\) in progress/, since);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
     first.hangup();
     second.hangup();
   });
@@ -113,11 +100,11 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     const carol = f.mx.hs.registerUser('carol', { password: 'carol-pw' });
     const room = await f.dmWith(carol.userId);
     const since = f.notices(room).length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const caller = f.newCaller({ userId: carol.userId, roomId: room });
     await caller.invite();
     await expectRefused(caller.options.callId, /no phone number yet/, since, room);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
   });
 });
 
@@ -161,7 +148,7 @@ describe('malformed invites are refused with a reason; the next call still works
   it.each(rows)('%s', async (_name, build, pattern, answer) => {
     await f.say('!dial +4930300001');
     const since = f.notices().length;
-    const mark = freeswitchMark();
+    const mark = f.freeswitchMark();
     const edgeCallEvents = () => f.events((e) => e['sender'] === f.mx.edgeUserId && String(e['type']).startsWith('m.call.'));
     const callEventsBefore = edgeCallEvents().length;
     const callId = `bad${Date.now()}`;
@@ -185,7 +172,7 @@ describe('malformed invites are refused with a reason; the next call still works
     }
     // Exactly one call event from the edge for this invite (none without a call_id to answer).
     expect(edgeCallEvents().slice(callEventsBefore)).toHaveLength(answer === 'none' ? 0 : 1);
-    expectNothingReachedFreeSwitch(mark);
+    f.expectNothingReachedFreeSwitch(mark);
   });
 
   it('the next call after all that is served', async () => {

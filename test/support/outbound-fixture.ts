@@ -18,6 +18,12 @@ export interface FixtureOptions {
   readonly config?: Record<string, unknown>;
 }
 
+export interface FreeSwitchMark {
+  readonly verto: number;
+  readonly frames: number;
+  readonly esl: number;
+}
+
 export class OutboundFixture {
   fs!: FreeSwitchStack;
   mx!: MatrixStack;
@@ -148,6 +154,19 @@ export class OutboundFixture {
     const out = new Map<string, number>();
     for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) out.set(m[1] ?? '', Number(m[2]));
     return out;
+  }
+
+  /** What FreeSWITCH received so far: Verto calls and frames, ESL bytes. */
+  freeswitchMark(): FreeSwitchMark {
+    return { verto: this.fs.vertoRecord.length, frames: this.fs.vertoReceived.length, esl: this.tap.text().length };
+  }
+
+  /** Since the mark: nothing on the Verto socket but keepalive pings (asserted frame by frame), not a byte on ESL. */
+  expectNothingReachedFreeSwitch(mark: FreeSwitchMark): void {
+    expect(this.fs.vertoRecord.slice(mark.verto)).toEqual([]);
+    const frames = this.fs.vertoReceived.slice(mark.frames).map((t) => JSON.parse(t) as { method?: unknown });
+    expect(frames.filter((m) => m.method !== 'verto.ping')).toEqual([]);
+    expect(this.tap.text().slice(mark.esl)).toBe('');
   }
 
   /**

@@ -23,38 +23,15 @@ describe('MatrixBot room timelines', () => {
   });
 
   it(`delivers every event but holds at most ${TIMELINE_KEEP_EVENTS} per room once a sync is processed`, async () => {
-    hs = await startHomeserverSimulator({ users: [{ localpart: 'edge' }, { localpart: 'alice' }] });
-    const edge = hs.registerUser('edge');
-    const alice = hs.registerUser('alice');
-    const roomId = hs.createRoom(alice.userId, { preset: 'trusted_private_chat', invite: [edge.userId] });
-    hs.sendStateEvent(alice.userId, roomId, DESTINATION_STATE_TYPE, '', { number: '+4930123456' });
-
-    const b = new MatrixBot({
-      homeserverUrl: hs.url,
-      userId: edge.userId,
-      accessToken: new Secret(edge.accessToken),
-      password: undefined,
-      deviceId: edge.deviceId,
-      requestTimeoutMs: 5_000,
-      syncTimeoutMs: 1_000,
-      logger: createLogger('silent'),
-    });
-    bot = b;
-    const changes = new EventEmitter();
-    const bodies: string[] = [];
-    b.onRoomMessage((m) => {
-      bodies.push(m.body);
-      changes.emit('change');
-    });
-    b.onState(() => changes.emit('change'));
-    await b.start();
-    await waitUntil(changes, () => b.state === 'connected', 'the bot to sync');
-    await b.joinRoom(roomId);
+    const { bot: b, hs: h, alice, roomId, changes, bodies } = await liveBot((hsim, room, aliceId) =>
+      hsim.sendStateEvent(aliceId, room, DESTINATION_STATE_TYPE, '', { number: '+4930123456' }),
+    );
+    bodies.splice(0); // liveBot's own first message
 
     const total = 4 * TIMELINE_KEEP_EVENTS;
     for (let i = 0; i < total; i++) {
       // one event per sync (a sync carries at most 10 events per room, like Synapse's default filter)
-      hs.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: `message ${i}` });
+      h.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: `message ${i}` });
       await waitUntil(changes, () => bodies.length === i + 1, `message ${i}`);
     }
     await waitUntil(changes, () => bodies.length === total, `all ${total} messages`);
@@ -98,13 +75,14 @@ describe('MatrixBot room timelines', () => {
     expect(notices[0]).toMatch(/end-to-end encrypted/);
   });
 
-  /** A bot joined to a DM with alice, reading it live. */
-  async function liveBot() {
+  /** A bot joined to a DM with alice, reading it live (`beforeStart` runs once the room exists, before the bot syncs). */
+  async function liveBot(beforeStart?: (h: HomeserverSimulator, roomId: string, aliceId: string) => void) {
     hs = await startHomeserverSimulator({ users: [{ localpart: 'edge' }, { localpart: 'alice' }] });
     const h = hs;
     const edge = h.registerUser('edge');
     const alice = h.registerUser('alice');
     const roomId = h.createRoom(alice.userId, { preset: 'trusted_private_chat', invite: [edge.userId] });
+    beforeStart?.(h, roomId, alice.userId);
     const b = new MatrixBot({
       homeserverUrl: h.url,
       userId: edge.userId,

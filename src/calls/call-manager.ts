@@ -4,17 +4,17 @@ import type { EslClient } from '../esl/client.ts';
 import type { EslEvent } from '../esl/events.ts';
 import type { VertoClient } from '../verto/client.ts';
 import type { ServerRequest } from '../verto/messages.ts';
-import type { MatrixBot, RoomMessage } from '../matrix/client.ts';
+import type { MatrixBot } from '../matrix/client.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { UserLimits } from '../routing/limits.ts';
-import { checkCaller, checkDestination, type Refusal } from '../routing/policy.ts';
-import { parseDestination } from '../routing/numbers.ts';
+import { checkCaller, type Refusal } from '../routing/policy.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
-import { OutboundCall, VERTO_LOST_OUTCOME, type CallPorts, type MilestoneKind } from './outbound-call.ts';
+import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
+import { VERTO_LOST_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
-import { COMMAND_HELP, parseRoomCommand } from './room-commands.ts';
+import { runRoomCommand } from './room-command-runner.ts';
 import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
 import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
@@ -113,7 +113,9 @@ export class CallManager {
     this.#unsubscribe.push(
       this.#matrix.onCallEvent((e) => this.#onCallEvent(e)),
       this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
-      this.#matrix.onRoomMessage((m) => void this.#onRoomMessage(m)),
+      this.#matrix.onRoomMessage(
+        (m) => void runRoomCommand(m, { matrix: this.#matrix, rules: this.#rules, dialled: this.#dialled, calls: () => this.#byMatrixId.values(), log: this.#log }),
+      ),
       this.#matrix.onInvite((i) => void this.#onRoomInvite(i.roomId, i.inviter)),
       this.#matrix.onDisplayNameChange((c) => {
         // FreeSWITCH has no way to change the caller ID of a bridged SIP leg
@@ -444,73 +446,6 @@ export class CallManager {
       this.#log.info({ room: roomId, inviter }, 'joined');
     } catch (err) {
       this.#log.warn({ room: roomId, err: (err as Error).message }, 'could not join');
-    }
-  }
-
-  async #onRoomMessage(message: RoomMessage): Promise<void> {
-    const parsed = parseRoomCommand(message.body);
-    if (parsed === undefined) return;
-    const reply = (text: string) =>
-      this.#matrix.sendNotice(message.roomId, text).catch((err: Error) => this.#log.warn({ err: err.message }, 'could not reply'));
-    if (!parsed.ok) {
-      await reply(parsed.reply);
-      return;
-    }
-    const command = parsed.command;
-    const allowed = checkCaller(this.#rules.policy, message.sender, this.#matrix.roomFacts(message.roomId, message.sender).powerLevel);
-    if (allowed && command.kind !== 'help' && command.kind !== 'hangup') {
-      await reply(allowed.message);
-      return;
-    }
-    const mine = (c: OutboundCall | InboundCall) => c.roomId === message.roomId && (c instanceof OutboundCall ? c.userId === message.sender : c.answeredBy === message.sender);
-    const found = [...this.#byMatrixId.values()].find(mine);
-    const call = found instanceof OutboundCall ? found : undefined;
-    switch (command.kind) {
-      case 'help':
-        await reply(COMMAND_HELP);
-        return;
-      case 'dial': {
-        const parsed = parseDestination(command.number, this.#rules.numbers);
-        // A refused number also clears the previous one: the next call must not go somewhere the user did not mean.
-        if (!parsed.ok) {
-          this.#dialled.delete(message.roomId);
-          await reply(`Cannot call: ${parsed.reason}.`);
-          return;
-        }
-        const denied = checkDestination(this.#rules.policy, parsed.destination);
-        if (denied) {
-          this.#dialled.delete(message.roomId);
-          await reply(denied.message);
-          return;
-        }
-        this.#dialled.set(message.roomId, parsed.destination.number);
-        await reply(`Calls you place in this room now go to ${parsed.destination.number}. Start a voice call to dial.`);
-        return;
-      }
-      case 'dtmf':
-        if (found instanceof InboundCall) {
-          await reply('Touch tones toward the caller are not supported on incoming calls yet.');
-          return;
-        }
-        if (call === undefined) {
-          await reply('There is no call of yours in this room to send tones to.');
-          return;
-        }
-        try {
-          await reply(await call.sendDtmf(command.digits, command.durationMs));
-        } catch (err) {
-          call.log.warn({ err: (err as Error).message }, 'DTMF failed');
-          await reply('The tones could not be sent.');
-        }
-        return;
-      case 'hangup':
-        if (found === undefined) {
-          await reply('There is no call of yours in this room.');
-          return;
-        }
-        if (found instanceof InboundCall) await found.hangup('NORMAL_CLEARING');
-        else await found.hangup('NORMAL_CLEARING', { cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined });
-        return;
     }
   }
 

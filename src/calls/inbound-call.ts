@@ -7,7 +7,8 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
 import { uuidKill, uuidSetvar } from '../esl/commands.ts';
-import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, type MilestoneKind } from './outbound-call.ts';
+import type { MilestoneKind } from './outbound-call.ts';
+import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 
 /**
@@ -75,7 +76,6 @@ export class InboundCall {
   readonly #settings: InboundSettings;
   readonly #ports: InboundPorts;
   #state: InboundState = 'ringing';
-  #offerForMatrix = '';
   #winner: { userId: string; partyId: string | undefined; sdp: string } | undefined;
   /** Candidates per (user, party) until an answer is chosen. */
   readonly #candidates = new Map<string, TrickledCandidate[]>();
@@ -125,7 +125,6 @@ export class InboundCall {
   async ring(): Promise<void> {
     this.#ports.milestone(this, 'verto_invite_received');
     const { sdp, streamMetadata } = sdpForMatrix(this.#info.offerSdp);
-    this.#offerForMatrix = sdp;
     this.#timers.set('ring', this.#settings.ringTimeoutMs, () => this.#noAnswer());
     const who = this.#info.callerName && this.#info.callerName !== this.#info.callerNumber ? `${this.#info.callerName} (${this.#info.callerNumber})` : this.#info.callerNumber;
     try {

@@ -122,7 +122,7 @@ export class EslClient {
     if (this.#link.state !== 'connected' || conn === undefined) {
       return Promise.reject(new EslError(`ESL is not connected (${this.#link.state})`));
     }
-    const line = commandLine(command);
+    commandLine(command); // the grammar check throws before anything is written
     return new Promise<string>((resolve, reject) => {
       const pending: Pending = {
         resolve,

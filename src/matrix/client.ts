@@ -1,6 +1,5 @@
 import { ClientEvent, createClient, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
 import { DESTINATION_STATE_TYPE, parseDestinationState } from '../routing/room-destination.ts';
-import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
 import { Listeners, type ConnectionState } from '../net/connection-state.ts';
@@ -8,6 +7,8 @@ import { withDeadline } from '../net/deadline.ts';
 import { redactUrl } from '../net/redact-url.ts';
 import { isCallEventType, parseCallEvent, type CallEvent } from './call-events.ts';
 import { retainedEvents, TimelineTrimmer } from './timeline-trim.ts';
+import { powerLevelOf } from './power-levels.ts';
+import { sdkLogger, silenceSdkGlobalLogger } from './sdk-logging.ts';
 
 export interface MatrixBotOptions {
   readonly homeserverUrl: string;
@@ -39,41 +40,6 @@ export interface RoomFacts {
   readonly displayName: string | undefined;
   /** The number linked by the room's destination state event, if any. */
   readonly destination: string | undefined;
-}
-
-/** A user's power level from m.room.power_levels content (spec defaults when absent). */
-export function powerLevelOf(content: unknown, userId: string): number {
-  if (typeof content !== 'object' || content === null) return 0;
-  const c = content as { users?: unknown; users_default?: unknown };
-  const users = typeof c.users === 'object' && c.users !== null ? (c.users as Record<string, unknown>) : {};
-  const own = users[userId];
-  if (typeof own === 'number' && Number.isInteger(own)) return own;
-  return typeof c.users_default === 'number' && Number.isInteger(c.users_default) ? c.users_default : 0;
-}
-
-/** matrix-js-sdk's own global logger writes to the console; the edge logs through pino only. */
-export function silenceSdkGlobalLogger(): void {
-  // A loglevel logger: its children copy its methodFactory when they are
-  // created (matrix-js-sdk src/logger.ts getPrefixedLogger), so a silent
-  // factory here silences every child made later (e.g. MatrixRTCSession).
-  const l = sdkGlobalLogger as unknown as { methodFactory?: unknown; rebuild?: () => void; setLevel?: (level: string) => void };
-  l.methodFactory = () => () => undefined;
-  l.rebuild?.();
-  l.setLevel?.('silent');
-}
-
-/** The sdk's per-client logger, forwarded to pino at debug level (no secrets: tokens travel in headers). */
-function sdkLogger(log: Logger) {
-  const fwd = (level: 'debug' | 'warn') => (...msg: unknown[]) => log[level]({ sdk: msg.map((m) => (m instanceof Error ? m.message : String(m))).join(' ').slice(0, 500) }, 'matrix-js-sdk');
-  const l = {
-    trace: () => undefined,
-    debug: () => undefined,
-    info: fwd('debug'),
-    warn: fwd('debug'),
-    error: fwd('warn'),
-    getChild: () => l,
-  };
-  return l;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createClient } from 'matrix-js-sdk';
 import type { EdgeConfig } from '../config/load.ts';
 import { withDeadline } from '../net/deadline.ts';
-import { silenceSdkGlobalLogger } from './client.ts';
+import { silenceSdkGlobalLogger } from './sdk-logging.ts';
 
 /** Ask the homeserver who we are (logging in first when only a password is configured). */
 export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<string> {

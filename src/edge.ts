@@ -9,6 +9,9 @@ import { HttpServer } from './http/server.ts';
 import { Metrics } from './http/metrics.ts';
 import { AdmissionService } from './sip/admission-service.ts';
 import { admissionCounter } from './sip/admission-metrics.ts';
+import { SqliteStateStore } from './store/sqlite-store.ts';
+import type { StateStore } from './store/state-store.ts';
+import { MatrixOutbox } from './matrix/outbox.ts';
 
 export type Peer = 'esl' | 'verto' | 'matrix' | 'drachtio';
 
@@ -27,6 +30,8 @@ export class Edge {
   readonly verto: VertoClient;
   readonly matrix: MatrixBot;
   readonly calls: CallManager;
+  readonly store: StateStore;
+  readonly outbox: MatrixOutbox;
   readonly metrics: Metrics;
   /** SIP admission through drachtio-server, when sip.admission is drachtio. */
   readonly admission: AdmissionService | undefined;
@@ -37,8 +42,10 @@ export class Edge {
   constructor(config: EdgeConfig, log: Logger, hooks: EdgeHooks = {}) {
     this.#config = config;
     this.#log = log;
+    this.store = SqliteStateStore.open(config.state.dir);
     this.esl = new EslClient(eslOptionsFrom(config.esl, log, true));
-    this.verto = new VertoClient(vertoOptionsFrom(config.verto, log, true));
+    // The same session id across restarts: FreeSWITCH knows the edge's calls by it.
+    this.verto = new VertoClient({ ...vertoOptionsFrom(config.verto, log, true), sessid: this.store.vertoSessionId() });
     this.matrix = new MatrixBot({
       homeserverUrl: config.matrix.homeserver_url,
       userId: config.matrix.user_id,
@@ -49,7 +56,8 @@ export class Edge {
       syncTimeoutMs: config.matrix.sync_timeout_ms,
       logger: log,
     });
-    this.calls = new CallManager(config, { matrix: this.matrix, verto: this.verto, esl: this.esl }, log);
+    this.outbox = new MatrixOutbox({ put: (send) => this.matrix.put(send), store: this.store, logger: log });
+    this.calls = new CallManager(config, { matrix: this.matrix, verto: this.verto, esl: this.esl, store: this.store, outbox: this.outbox }, log);
     this.metrics = new Metrics(() => this.calls.stats(), () => this.states(), () => this.matrix.timelineStats());
     this.calls.onMilestone((m) => this.metrics.milestone(m));
     this.#http = config.http.enabled ? new HttpServer({ ready: () => this.ready() }, this.metrics, log) : undefined;
@@ -87,12 +95,30 @@ export class Edge {
 
   ready(): { ready: boolean; peers: Record<string, string> } {
     const peers: Record<string, string> = { ...this.states() };
+    if (this.calls.draining) return { ready: false, peers: { ...peers, edge: 'draining' } };
     return { ready: Object.values(peers).every((s) => s === 'connected'), peers };
+  }
+
+  /**
+   * Graceful stop (SIGTERM): admit nothing from now on (/readyz answers 503
+   * at once), let live calls run up to `drainMs`, or until `cut` resolves
+   * (a second SIGTERM), then end the rest on both sides and stop.
+   */
+  async drainAndStop(drainMs: number, cut: Promise<void>): Promise<void> {
+    this.calls.drain();
+    const live = this.calls.liveCalls;
+    this.#log.info({ live, drainS: drainMs / 1000 }, live === 0 ? 'draining: no live call' : 'draining: no new calls; live calls go on');
+    if (live > 0) {
+      const ended = await Promise.race([this.calls.callsEnded(drainMs), cut.then(() => false)]);
+      if (!ended) this.#log.warn({ live: this.calls.liveCalls }, 'ending the calls still live');
+    }
+    await this.stop();
   }
 
   async start(): Promise<void> {
     if (this.#http) await this.#http.listen(this.#config.http.host, this.#config.http.port);
     this.calls.start();
+    this.outbox.start();
     this.esl.start();
     this.verto.start();
     this.admission?.start();
@@ -101,6 +127,11 @@ export class Edge {
 
   async stop(): Promise<void> {
     await this.calls.stop();
+    // Sends not acknowledged within this stay in the store for the next start.
+    const drained = await this.outbox.drained(3_000);
+    if (!drained) this.#log.warn({ pending: this.outbox.pending }, 'Matrix sends not yet acknowledged are kept for the next start');
+    this.outbox.stop();
     await Promise.allSettled([this.matrix.stop(), this.verto.stop(), this.esl.stop(), this.admission?.stop(), this.#http?.close()]);
+    this.store.close();
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { deferred } from './net/deferred.ts';
 import { HELP, parseCommandLine, UsageError, type Command } from './cli/args.ts';
 import { ConfigError } from './config/errors.ts';
 import { loadConfigFile, type EdgeConfig } from './config/load.ts';
@@ -69,15 +70,20 @@ async function run(configPath: string): Promise<void> {
   routeConsoleToLog(log);
   if (guardDrachtioDebug(config)) log.warn({ debug: process.env['DEBUG'], skipped: DRACHTIO_DEBUG_SKIP }, DRACHTIO_DEBUG_WARNING);
   const edge = new Edge(config, log);
-  let stopping = false;
+  let signals = 0;
+  const cut = deferred<void>();
   const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    // Every socket and timer of the edge is closed by stop(); the exit that
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: ending every call now');
+      cut.resolve();
+      return;
+    }
+    log.info({ signal, drainS: config.calls.drain_s }, 'shutting down');
+    // drainAndStop() closes every socket and timer of the edge; the exit that
     // follows also ends timers left behind by matrix-js-sdk's request
     // timeout ponyfill (one per request, up to the /sync long-poll long).
-    edge.stop().then(
+    edge.drainAndStop(config.calls.drain_s * 1000, cut.promise).then(
       () => {
         log.info('stopped');
         log.flush(() => process.exit(0));
@@ -88,8 +94,8 @@ async function run(configPath: string): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   log.info({ version: version(), esl: `${config.esl.host}:${config.esl.port}`, matrix: redactUrl(config.matrix.homeserver_url) }, 'starting');
   try {
     await edge.start();

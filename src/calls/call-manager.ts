@@ -1,4 +1,5 @@
 import type { EdgeConfig } from '../config/load.ts';
+import { deferred } from '../net/deferred.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EslClient } from '../esl/client.ts';
 import type { EslEvent } from '../esl/events.ts';
@@ -19,6 +20,9 @@ import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
 import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
 import { TimerLedger } from './call-timers.ts';
+import type { CallRecord, StateStore } from '../store/state-store.ts';
+import type { MatrixOutbox } from '../matrix/outbox.ts';
+import { endStoredCalls, type MatrixEnding } from './stored-calls.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -53,6 +57,15 @@ export class CallManager {
   readonly #matrix: MatrixBot;
   readonly #verto: VertoClient;
   readonly #esl: EslClient;
+  readonly #store: StateStore;
+  readonly #outbox: MatrixOutbox;
+  /** The calls the previous process left in the store (read at start, before any call of this one). */
+  #leftByPreviousRun: readonly CallRecord[] = [];
+  #storedCallsEnded = false;
+  /** Legs of the previous run's calls, ended from the store: the channel walk leaves them alone. */
+  readonly #recoveredLegs = new Set<string>();
+  /** SIGTERM: no new calls; live ones run on. */
+  #draining = false;
   readonly #limits: UserLimits;
   readonly #byMatrixId = new Map<string, OutboundCall | InboundCall>();
   readonly #byUuid = new Map<string, OutboundCall | InboundCall>();
@@ -77,13 +90,15 @@ export class CallManager {
   /** Timers pending in this manager's calls (0 when no call is in progress). */
   readonly #timers = new TimerLedger();
 
-  constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient }, log: Logger) {
+  constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient; store: StateStore; outbox: MatrixOutbox }, log: Logger) {
     this.#config = config;
     this.#rules = compileRules(config);
     this.#log = log.child({ component: 'calls' });
     this.#matrix = clients.matrix;
     this.#verto = clients.verto;
     this.#esl = clients.esl;
+    this.#store = clients.store;
+    this.#outbox = clients.outbox;
     this.#inboundRoutes = compileInboundRoutes(config.inbound.routes);
     this.#limits = new UserLimits({
       maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
@@ -110,6 +125,8 @@ export class CallManager {
   }
 
   start(): void {
+    this.#leftByPreviousRun = this.#store.calls();
+    if (this.#leftByPreviousRun.length > 0) this.#log.warn({ calls: this.#leftByPreviousRun.length }, 'the previous run left live calls; they are ended once FreeSWITCH is reachable');
     this.#unsubscribe.push(
       this.#matrix.onCallEvent((e) => this.#onCallEvent(e)),
       this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
@@ -133,7 +150,7 @@ export class CallManager {
       this.#esl.onEvent((e) => this.#onEslEvent(e)),
       this.#esl.onState((state) => {
         if (state !== 'connected') this.#reconciled = false;
-        void this.#maybeReconcile();
+        void this.#endStoredCalls().then(() => this.#maybeReconcile());
       }),
       this.#matrix.onState(() => void this.#maybeReconcile()),
     );
@@ -147,6 +164,37 @@ export class CallManager {
    * facts are read, and legs of calls that end during the walk are not
    * taken for orphans.
    */
+  /** Once per process, at the first ESL connection: end the calls the previous run left (calls/stored-calls.ts). */
+  async #endStoredCalls(): Promise<void> {
+    if (this.#storedCallsEnded || this.#esl.state !== 'connected') return;
+    this.#storedCallsEnded = true;
+    const left = this.#leftByPreviousRun;
+    this.#leftByPreviousRun = [];
+    for (const c of left) {
+      this.#recoveredLegs.add(c.vertoLeg);
+      if (c.farLeg !== undefined) this.#recoveredLegs.add(c.farLeg);
+    }
+    if (left.length === 0) return;
+    await endStoredCalls(
+      {
+        esl: (c) => this.#esl.api(c),
+        left,
+        endingKept: (id) => this.#store.pendingSends().some((s) => s.key === id && (s.type === 'm.call.hangup' || s.type === 'm.call.reject')),
+        endInMatrix: (call, ending, notice) => this.#endInMatrix(call, ending, notice),
+      },
+      this.#log,
+    );
+  }
+
+  /** Keep a stored call's Matrix ending and notice and forget the call, as one transaction. */
+  #endInMatrix(call: CallRecord, ending: MatrixEnding | undefined, notice: string): void {
+    this.#store.atomically(() => {
+      if (ending !== undefined) void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content);
+      void this.#outbox.enqueue(call.matrixCallId, call.roomId, 'm.room.message', { msgtype: 'm.notice', body: notice });
+      this.#store.deleteCall(call.matrixCallId);
+    });
+  }
+
   async #maybeReconcile(): Promise<void> {
     if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
     this.#reconciled = true;
@@ -156,7 +204,7 @@ export class CallManager {
       await reconcile(
         {
           esl: (c) => this.#esl.api(c),
-          knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid),
+          knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid) || this.#recoveredLegs.has(uuid),
           calls: () => [...this.#byMatrixId.values()].map((call) => this.#known(call)),
           orphaned: (o) => void this.#tellOrphaned(o),
         },
@@ -188,39 +236,81 @@ export class CallManager {
   /** An orphaned leg was hung up: end its call in the room it belonged to, as the same party. */
   async #tellOrphaned(o: Orphan): Promise<void> {
     if (o.roomId === undefined || o.matrixCallId === undefined) return;
+    const roomId = o.roomId;
+    const key = o.matrixCallId;
     try {
-      await this.#matrix.sendEvent(
-        o.roomId,
-        'm.call.hangup',
-        o.version === '0' ? { call_id: o.matrixCallId, version: 0, reason: 'unknown_error' } : { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' },
-      );
-      await this.#matrix.sendNotice(o.roomId, 'The call was cut off: the phone bridge restarted.');
+      await Promise.all([
+        this.#outbox.enqueue(
+          key,
+          roomId,
+          'm.call.hangup',
+          o.version === '0' ? { call_id: o.matrixCallId, version: 0, reason: 'unknown_error' } : { call_id: o.matrixCallId, party_id: o.partyId ?? 'sipedge', version: '1', reason: 'unknown_error' },
+        ),
+        this.#outbox.enqueue(key, roomId, 'm.room.message', { msgtype: 'm.notice', body: 'The call was cut off: the phone bridge restarted.' }),
+      ]);
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'could not tell Matrix about an orphaned call');
     }
   }
 
-  /** Hang up every live call (both sides told) and stop listening. */
-  async stop(): Promise<void> {
+  /** SIGTERM: admit no new call from now on (refused with a notice); live calls go on. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Live calls, both directions (inbound legs being set up included). */
+  get liveCalls(): number {
+    return this.#byMatrixId.size + this.#pendingInbound.size;
+  }
+
+  /** Resolves when no call is live, or with false at the deadline. */
+  async callsEnded(timeoutMs: number): Promise<boolean> {
+    if (this.liveCalls === 0) return true;
+    const { promise, resolve } = deferred<boolean>();
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    this.#whenIdle.add(() => resolve(true));
+    const ok = await promise;
+    clearTimeout(timer);
+    this.#whenIdle.clear();
+    return ok;
+  }
+
+  /**
+   * Hang up every live call (both sides told) and stop listening. Waits for
+   * the ends to go out up to `tellTimeoutMs`; what the homeserver has not
+   * acknowledged by then stays in the store for the next start.
+   */
+  async stop(tellTimeoutMs = 5_000): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
     const calls = [...this.#byMatrixId.values()];
-    await Promise.allSettled(
+    const ending = Promise.allSettled(
       calls.map((c) =>
         c instanceof InboundCall
           ? c.hangup('SYSTEM_SHUTDOWN')
           : c.hangup('SYSTEM_SHUTDOWN', { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' }),
       ),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, tellTimeoutMs);
+    });
+    await Promise.race([ending, deadline]);
+    clearTimeout(timer);
   }
 
   #ports(): CallPorts {
     return {
-      sendMatrix: async (roomId, type, content) => {
-        await this.#matrix.sendEvent(roomId, type, content);
+      sendMatrix: async (roomId, type, content, key) => {
+        await this.#outbox.enqueue(key, roomId, type, content);
       },
-      notice: async (roomId, text) => {
-        await this.#matrix.sendNotice(roomId, text);
+      notice: async (roomId, text, key) => {
+        await this.#outbox.enqueue(key, roomId, 'm.room.message', { msgtype: 'm.notice', body: text });
       },
+      journal: (id, update) => this.#store.updateCall(id, update),
       verto: (method, params) => this.#verto.request(method, params),
       esl: (command) => this.#esl.api(command),
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
@@ -237,6 +327,7 @@ export class CallManager {
     return {
       sendMatrix: ports.sendMatrix,
       notice: ports.notice,
+      journal: ports.journal,
       verto: ports.verto,
       esl: ports.esl,
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
@@ -246,6 +337,7 @@ export class CallManager {
   }
 
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
+    this.#store.deleteCall(call.matrixCallId);
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
     if (this.#reconciling > 0) this.#endedWhileReconciling.add(call.uuid);
@@ -254,6 +346,14 @@ export class CallManager {
     const key = `${outcome.reason}:${outcome.cause}`;
     this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
     this.#log.info({ live: this.#byMatrixId.size }, 'calls');
+    this.#notifyIfIdle();
+  }
+
+  readonly #whenIdle = new Set<() => void>();
+
+  #notifyIfIdle(): void {
+    if (this.liveCalls !== 0) return;
+    for (const fn of [...this.#whenIdle]) fn();
   }
 
   #onCallEvent(event: CallEvent): void {
@@ -319,12 +419,19 @@ export class CallManager {
     }
     const uuid = parsed.info.uuid;
     if (this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid)) return;
+    if (this.#draining) {
+      this.#refusals.set('shutting_down', (this.#refusals.get('shutting_down') ?? 0) + 1);
+      this.#log.info({ callID: uuid }, 'inbound call refused: the edge is shutting down');
+      await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: uuid } }).catch(() => undefined);
+      return;
+    }
     let roomId: string;
     this.#pendingInbound.set(uuid, false);
     try {
       roomId = 'room' in parsed.target ? parsed.target.room : await this.#matrix.directRoomWith(parsed.target.user);
     } catch (err) {
       this.#pendingInbound.delete(uuid);
+      this.#notifyIfIdle();
       this.#log.error({ callID: uuid, err: (err as Error).message }, 'no room to ring');
       await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: uuid } }).catch(() => undefined);
       return;
@@ -333,6 +440,7 @@ export class CallManager {
     this.#pendingInbound.delete(uuid);
     if (endedMeanwhile) {
       this.#log.info({ callID: uuid }, 'the caller hung up before the room could ring');
+      this.#notifyIfIdle();
       return;
     }
     const call = new InboundCall(
@@ -346,6 +454,8 @@ export class CallManager {
       this.#inboundPorts(),
       this.#log,
     );
+    // Kept before the room rings: a crash from here on is ended on both sides by the next start.
+    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'inbound', roomId, partyId: call.partyId, peerPartyId: undefined, version: '1', vertoLeg: uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now() });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
     await call.ring();
@@ -357,6 +467,10 @@ export class CallManager {
     if (invitee !== undefined && invitee !== this.#config.matrix.user_id) {
       // A v1 invite addressed to another member of the room: not the edge's to dial, nor to refuse.
       this.#log.info({ call: invite.content.call_id, room: invite.roomId, invitee }, 'ignored an invite addressed to another user');
+      return;
+    }
+    if (this.#draining) {
+      await this.#refuse(invite, { code: 'shutting_down', message: 'The phone bridge is restarting; try the call again in a minute.' });
       return;
     }
     const facts = this.#matrix.roomFacts(invite.roomId, invite.sender);
@@ -395,6 +509,8 @@ export class CallManager {
       this.#log,
       Date.now(),
     );
+    // Kept before FreeSWITCH hears of it: a crash from here on is ended on both sides by the next start.
+    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now() });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
     call.log.info({ destination: decided.admission.destination.number, gateway: decided.admission.gateway, version: call.version }, 'call admitted');
@@ -405,13 +521,14 @@ export class CallManager {
     this.#refusals.set(refusal.code, (this.#refusals.get(refusal.code) ?? 0) + 1);
     this.#log.info({ call: invite.content.call_id, room: invite.roomId, sender: invite.sender, refusal: refusal.code }, 'call refused');
     const v1 = invite.content.version === '1';
+    const key = invite.content.call_id;
     try {
-      if (v1) {
-        await this.#matrix.sendEvent(invite.roomId, 'm.call.reject', { call_id: invite.content.call_id, party_id: 'sipedge', version: '1' });
-      } else {
-        await this.#matrix.sendEvent(invite.roomId, 'm.call.hangup', { call_id: invite.content.call_id, version: 0, reason: 'user_hangup' });
-      }
-      await this.#matrix.sendNotice(invite.roomId, refusal.message);
+      await Promise.all([
+        v1
+          ? this.#outbox.enqueue(key, invite.roomId, 'm.call.reject', { call_id: invite.content.call_id, party_id: 'sipedge', version: '1' })
+          : this.#outbox.enqueue(key, invite.roomId, 'm.call.hangup', { call_id: invite.content.call_id, version: 0, reason: 'user_hangup' }),
+        this.#outbox.enqueue(key, invite.roomId, 'm.room.message', { msgtype: 'm.notice', body: refusal.message }),
+      ]);
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'could not send the refusal');
     }

@@ -10,6 +10,7 @@ import { uuidKill, uuidSetvar } from '../esl/commands.ts';
 import type { MilestoneKind } from './outbound-call.ts';
 import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
+import type { CallUpdate } from '../store/state-store.ts';
 
 /**
  * The states of an inbound call (SIP -> Matrix):
@@ -50,8 +51,11 @@ export interface InboundSettings {
 }
 
 export interface InboundPorts {
-  sendMatrix(roomId: string, type: string, content: Record<string, unknown>): Promise<void>;
-  notice(roomId: string, text: string): Promise<void>;
+  /** Kept until the homeserver acknowledged it; sends of one key (the call id) go out in order. */
+  sendMatrix(roomId: string, type: string, content: Record<string, unknown>, key: string): Promise<void>;
+  notice(roomId: string, text: string, key: string): Promise<void>;
+  /** What the state store keeps of the call changed. */
+  journal(matrixCallId: string, update: CallUpdate): void;
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
   esl(command: ApiCommand): Promise<string>;
   ended(call: InboundCall, outcome: CallOutcome): void;
@@ -82,7 +86,6 @@ export class InboundCall {
   readonly #timers: CallTimers<'ring' | 'gather' | 'dtmf' | 'max_duration'>;
   #dtmfDigits = '';
   #farLegUuid: string | undefined;
-  #matrixChain: Promise<void> = Promise.resolve();
   #told: Promise<void> = Promise.resolve();
 
   constructor(info: InboundCallInfo, settings: InboundSettings, ports: InboundPorts, log: Logger) {
@@ -137,6 +140,7 @@ export class InboundCall {
       });
       this.#ports.milestone(this, 'matrix_invite_sent');
       await inviting;
+      if (this.#state === 'ended') return;
       await this.#rememberOnChannel();
       await this.#chainNotice(`Incoming call from ${who} to ${this.#info.did}`);
       this.log.info({ caller: this.#info.callerNumber }, 'ringing the room');
@@ -185,6 +189,7 @@ export class InboundCall {
     this.#ports.milestone(this, 'matrix_answer_received');
     this.#timers.clear('ring');
     this.#winner = { userId: answer.sender, partyId: answer.content.party_id, sdp: answer.content.answer.sdp };
+    this.#ports.journal(this.matrixCallId, { answered: true, state: 'answering', peerPartyId: answer.content.party_id });
     this.log.info({ by: answer.sender, party: answer.content.party_id }, 'answered in Matrix');
     // As matrix-js-sdk does: select_answer only names an answer that has a party_id (v1).
     if (answer.content.party_id !== undefined) {
@@ -221,6 +226,7 @@ export class InboundCall {
     const candidates = this.#candidates.get(this.#key(this.#winner.userId, this.#winner.partyId)) ?? [];
     const merged = mergeCandidates(this.#winner.sdp, candidates, trigger !== 'gathering window closed');
     this.#move('answered');
+    this.#ports.journal(this.matrixCallId, { state: 'answered' });
     this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
       this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
       void this.#end('ALLOTTED_TIMEOUT', 'ALLOTTED_TIMEOUT', maxDurationNotice(this.#settings.maxDurationS));
@@ -289,6 +295,7 @@ export class InboundCall {
   /** ESL: the leg toward the edge is bridged to the trunk leg. */
   onBridged(farLegUuid: string): void {
     this.#farLegUuid = farLegUuid;
+    this.#ports.journal(this.matrixCallId, { farLeg: farLegUuid });
   }
 
   /** ESL DTMF from the trunk side: batched into one notice per burst. */
@@ -306,17 +313,13 @@ export class InboundCall {
     void this.#chainNotice(`The caller pressed ${digits}`).catch((err: Error) => this.log.warn({ err: err.message }, 'could not post DTMF'));
   }
 
-  /** Matrix sends of this call go out one after the other, in order. */
+  /** Matrix sends of this call: kept at once, delivered in order (the outbox keys them by the call id). */
   #sendMatrix(type: string, content: Record<string, unknown>): Promise<void> {
-    const next = this.#matrixChain.then(() => this.#ports.sendMatrix(this.roomId, type, content));
-    this.#matrixChain = next.catch(() => undefined);
-    return next;
+    return this.#ports.sendMatrix(this.roomId, type, content, this.matrixCallId);
   }
 
   #chainNotice(text: string): Promise<void> {
-    const next = this.#matrixChain.then(() => this.#ports.notice(this.roomId, text));
-    this.#matrixChain = next.catch(() => undefined);
-    return next;
+    return this.#ports.notice(this.roomId, text, this.matrixCallId);
   }
 
   /** End from the edge (command, shutdown). */
@@ -353,9 +356,13 @@ export class InboundCall {
     this.#flushDtmf();
     this.log.info({ cause: outcome.cause, reason: outcome.reason }, 'call ended');
     if (tellMatrix) {
-      this.#told = this.#sendMatrix('m.call.hangup', { ...this.#common(), reason: outcome.reason })
-        .then(() => (notice === undefined ? undefined : this.#chainNotice(notice)))
-        .catch((err: Error) => this.log.error({ err: err.message }, 'could not tell Matrix the call ended'));
+      // Both kept before the call is forgotten (the store drops the call right after): a crash loses neither.
+      const hangup = this.#sendMatrix('m.call.hangup', { ...this.#common(), reason: outcome.reason });
+      const told = notice === undefined ? [hangup] : [hangup, this.#chainNotice(notice)];
+      this.#told = Promise.all(told).then(
+        () => undefined,
+        (err: Error) => this.log.error({ err: err.message }, 'could not tell Matrix the call ended'),
+      );
     }
     this.#ports.ended(this, outcome);
   }

@@ -13,13 +13,17 @@ import { canMove, type CallState } from './call-state.ts';
 import { outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
+import type { CallUpdate } from '../store/state-store.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
 
 /** What a call needs from the outside world; the call manager provides it. */
 export interface CallPorts {
-  sendMatrix(roomId: string, type: string, content: Record<string, unknown>): Promise<void>;
-  notice(roomId: string, text: string): Promise<void>;
+  /** Kept until the homeserver acknowledged it; sends of one key (the call id) go out in order. */
+  sendMatrix(roomId: string, type: string, content: Record<string, unknown>, key: string): Promise<void>;
+  notice(roomId: string, text: string, key: string): Promise<void>;
+  /** What the state store keeps of the call changed. */
+  journal(matrixCallId: string, update: CallUpdate): void;
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
   esl(command: ApiCommand): Promise<string>;
   /** The call has ended on both sides; forget it. */
@@ -81,8 +85,6 @@ export class OutboundCall {
   #farEndAnswered = false;
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #byeCause: string | undefined;
-  /** Matrix sends of this call, in order (the sdk sends call events in parallel otherwise). */
-  #matrixChain: Promise<void> = Promise.resolve();
   #told: Promise<void> = Promise.resolve();
 
   constructor(invite: Invite, settings: OutboundCallSettings, ports: CallPorts, log: Logger, now: number) {
@@ -101,6 +103,11 @@ export class OutboundCall {
 
   get state(): CallState {
     return this.#state;
+  }
+
+  /** The caller's party_id (v1). */
+  get peerPartyId(): string | undefined {
+    return this.#invite.content.version === '1' ? this.#invite.content.party_id : undefined;
   }
 
   get sipLegUuid(): string | undefined {
@@ -203,6 +210,7 @@ export class OutboundCall {
   onAnswer(sdp: string | undefined): void {
     if (!this.#move('answered')) return;
     this.#farEndAnswered = true;
+    this.#ports.journal(this.matrixCallId, { state: 'answered' });
     this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
       this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
       void this.hangup('ALLOTTED_TIMEOUT', { cause: 'ALLOTTED_TIMEOUT', sipStatus: undefined, reason: 'user_hangup', notice: maxDurationNotice(this.#settings.maxDurationS) });
@@ -219,6 +227,7 @@ export class OutboundCall {
 
   async #answerMatrix(freeswitchSdp: string): Promise<void> {
     this.#answeredToMatrix = true;
+    this.#ports.journal(this.matrixCallId, { answered: true, state: this.#state });
     this.#ports.milestone(this, 'verto_answer_received');
     const { sdp, streamMetadata } = sdpForMatrix(freeswitchSdp, this.#offerSdp);
     try {
@@ -253,6 +262,7 @@ export class OutboundCall {
   /** ESL: the Verto leg was bridged to the SIP leg. */
   onBridged(sipLegUuid: string): void {
     this.#sipLegUuid = sipLegUuid;
+    this.#ports.journal(this.matrixCallId, { farLeg: sipLegUuid });
     this.log.info({ sipLeg: sipLegUuid }, 'bridged to the trunk');
   }
 
@@ -344,11 +354,9 @@ export class OutboundCall {
     }
   }
 
-  /** Matrix sends of this call go out one after the other, in order. */
+  /** Matrix sends of this call: kept at once, delivered in order (the outbox keys them by the call id). */
   #sendMatrix(type: string, content: Record<string, unknown>): Promise<void> {
-    const next = this.#matrixChain.then(() => this.#ports.sendMatrix(this.roomId, type, content));
-    this.#matrixChain = next.catch(() => undefined);
-    return next;
+    return this.#ports.sendMatrix(this.roomId, type, content, this.matrixCallId);
   }
 
   #onLifetimeOver(): void {
@@ -374,9 +382,11 @@ export class OutboundCall {
   }
 
   async #tellMatrix(reason: MatrixHangupReason, notice: string | undefined): Promise<void> {
+    // Both kept before the call is forgotten (the store drops the call right after): a crash loses neither.
+    const hangup = this.#sendMatrix('m.call.hangup', { ...this.#common(), reason });
+    const told = notice === undefined ? [hangup] : [hangup, this.#ports.notice(this.roomId, notice, this.matrixCallId)];
     try {
-      await this.#sendMatrix('m.call.hangup', { ...this.#common(), reason });
-      if (notice !== undefined) await this.#ports.notice(this.roomId, notice);
+      await Promise.all(told);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not tell Matrix the call ended');
     }

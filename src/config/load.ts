@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { configSchema, type RawConfig } from './schema.ts';
 import { ConfigError, problemsFromZod, type ConfigProblem } from './errors.ts';
@@ -19,6 +20,8 @@ export interface EdgeConfig {
   readonly caller_id: RawConfig['caller_id'];
   readonly inbound: RawConfig['inbound'];
   readonly log: RawConfig['log'];
+  /** The state directory, absolute. */
+  readonly state: { readonly dir: string };
   readonly sip: Omit<RawConfig['sip'], 'drachtio'> & {
     readonly drachtio: Omit<RawConfig['sip']['drachtio'], 'secret' | 'secret_file'> & { readonly secret: Secret | undefined };
   };
@@ -78,7 +81,7 @@ function resolveSecret(
 }
 
 /** Validate an already-parsed document (an object from YAML). Throws ConfigError. */
-export function parseConfig(document: unknown, env: Environment = process.env): EdgeConfig {
+export function parseConfig(document: unknown, env: Environment = process.env, baseDir: string = process.cwd()): EdgeConfig {
   if (document === null || document === undefined) {
     throw new ConfigError([{ path: '(top level)', message: 'the config file is empty' }]);
   }
@@ -130,12 +133,13 @@ export function parseConfig(document: unknown, env: Environment = process.env): 
     caller_id: raw.caller_id,
     inbound: raw.inbound,
     log: raw.log,
+    state: { dir: resolve(baseDir, env['MSE_STATE_DIR'] !== undefined && env['MSE_STATE_DIR'] !== '' ? env['MSE_STATE_DIR'] : raw.state.dir) },
     sip: { ...raw.sip, drachtio: { ...drachtio, secret: drachtioSecret } },
   };
 }
 
 /** Parse YAML text. Syntax errors name the line. */
-export function parseConfigText(text: string, env: Environment = process.env): EdgeConfig {
+export function parseConfigText(text: string, env: Environment = process.env, baseDir: string = process.cwd()): EdgeConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -145,7 +149,7 @@ export function parseConfigText(text: string, env: Environment = process.env): E
       }),
     );
   }
-  return parseConfig(doc.toJS({ maxAliasCount: 50 }) as unknown, env);
+  return parseConfig(doc.toJS({ maxAliasCount: 50 }) as unknown, env, baseDir);
 }
 
 export function loadConfigFile(path: string, env: Environment = process.env): EdgeConfig {
@@ -156,5 +160,5 @@ export function loadConfigFile(path: string, env: Environment = process.env): Ed
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError([{ path: '(file)', message: `cannot read the config file ${path} (${code})` }]);
   }
-  return parseConfigText(text, env);
+  return parseConfigText(text, env, dirname(resolve(path)));
 }

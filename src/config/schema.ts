@@ -110,6 +110,8 @@ export const callsSchema = z
     ring_timeout_s: z.number({ error: 'must be a number of seconds' }).int().min(5, { error: 'must be at least 5' }).max(300, { error: 'must be at most 300' }).default(60),
     /** Longest answered call, either direction; then the edge hangs up (a client that vanished must not hold a trunk line for ever). */
     max_duration_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(1, { error: 'must be at least 1' }).max(86_400, { error: 'must be at most 86400 (24 h)' }).default(14_400),
+    /** On SIGTERM: how long live calls may go on (no new ones admitted) before the edge ends them. */
+    drain_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(0, { error: 'must be at least 0' }).max(3_600, { error: 'must be at most 3600' }).default(20),
   })
   .prefault({});
 
@@ -199,6 +201,17 @@ export const httpSchema = z
   })
   .prefault({});
 
+export const stateSchema = z
+  .strictObject({
+    /**
+     * Where the edge keeps what must outlive its process (live calls, the
+     * Verto session id, Matrix sends not yet acknowledged). Relative paths
+     * are taken from the config file's directory; MSE_STATE_DIR overrides.
+     */
+    dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).refine((s) => !/[\0\r\n]/.test(s), { error: 'must be a directory path (no control characters)' }).default('state'),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   http: httpSchema,
   esl: eslSchema.prefault({}),
@@ -211,6 +224,7 @@ export const configSchema = z.strictObject({
   inbound: inboundSchema,
   log: logSchema,
   sip: sipSchema,
+  state: stateSchema,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -14,7 +14,8 @@ export interface Refusal {
     | 'no_destination'
     | 'invalid_destination'
     | 'invalid_invite'
-    | 'unavailable';
+    | 'unavailable'
+    | 'shutting_down';
   readonly message: string;
 }
 

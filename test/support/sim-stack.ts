@@ -3,6 +3,9 @@
 // model, routing by the shipped dialplan, the edge's Verto user from the
 // shipped directory entry) and one homeserver with the edge's account and a
 // Matrix user. Used by the scenario tests and the demonstration.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { attr, childrenNamed, type XmlElement } from './freeswitch/xml-lite.ts';
 import { loadShippedDialplan, loadShippedXml, SHIPPED_FILES } from './freeswitch/shipped-config.ts';
 import { FreeSwitchModel, type FreeSwitchModelOptions } from './freeswitch/channel-model.ts';
@@ -208,10 +211,12 @@ export function edgeConfig(fs: FreeSwitchStack, mx: MatrixStack, overrides: { es
     verto: { url: `ws://127.0.0.1:${fs.vertoPort}`, login: `edge@${DOMAIN}`, password: TEST_SECRETS.vertoPassword, reconnect: { initial_delay_ms: 50, max_delay_ms: 500 } },
     matrix: { homeserver_url: mx.hs.url, user_id: mx.edgeUserId, access_token: mx.edgeToken, sync_timeout_ms: 5000 },
     http: { host: '127.0.0.1', port: overrides.httpPort ?? 0 },
-    calls: { gathering_window_ms: 500, hangup_cause_wait_ms: 1000, ring_timeout_s: 60 },
+    calls: { gathering_window_ms: 500, hangup_cause_wait_ms: 1000, ring_timeout_s: 60, drain_s: 1 },
     routing: { default_country: 'DE', default_gateway: 'example_trunk' },
     policy: { allowed_users: [mx.aliceId], allow_destinations: ['^\\+49[1-9][0-9]{5,13}$'], max_concurrent_calls_per_user: 2, rate_limit: { calls: 50, window_s: 60 } },
     caller_id: { default_number: '+4930555000' },
     log: { level: 'debug' },
+    // One state directory per stack, kept across the edge restarts of a test.
+    state: { dir: mkdtempSync(join(tmpdir(), 'mse-state-')) },
   };
 }

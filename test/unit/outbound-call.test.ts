@@ -47,6 +47,7 @@ function harness(callInvite = invite()) {
       return `+OK ${SIP_LEG} sent DTMF.\n`;
     },
     ended: (_c, outcome) => void ended.push(outcome),
+    journal: () => undefined,
     milestone: () => undefined,
     lateCandidates: (n) => {
       late += n;

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { deferred, type Deferred } from '../net/deferred.ts';
+import type { Logger } from '../log/logger.ts';
+import { Backoff } from '../net/backoff.ts';
+import type { PendingSend, StateStore } from '../store/state-store.ts';
+
+/** How one PUT /send went. */
+export type SendResult =
+  | { readonly ok: true; readonly eventId: string }
+  /** retry: the homeserver was unreachable, overloaded or rate-limiting; false: it refused the event for good. */
+  | { readonly ok: false; readonly retry: boolean; readonly retryAfterMs: number | undefined; readonly reason: string };
+
+export interface OutboxOptions {
+  /** One PUT with the send's own transaction id. */
+  readonly put: (send: PendingSend) => Promise<SendResult>;
+  readonly store: Pick<StateStore, 'enqueueSend' | 'deleteSend' | 'pendingSends'>;
+  readonly logger: Logger;
+  readonly retry?: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+}
+
+export class SendRefusedError extends Error {
+  constructor(type: string, reason: string) {
+    super(`the homeserver refused ${type}: ${reason}`);
+    this.name = 'SendRefusedError';
+  }
+}
+
+interface Queued {
+  readonly send: PendingSend;
+  readonly delivered: Deferred<string>;
+}
+
+/**
+ * Matrix sends that must not be lost: each is written to the store with its
+ * transaction id before the first attempt, retried with the same id while
+ * the homeserver is unreachable (it deduplicates a PUT it already applied),
+ * and forgotten only once acknowledged. Sends of one key (a call) go out in
+ * order, one at a time; sends of different keys go out side by side. After
+ * a restart, start() resumes what the previous process left.
+ */
+export class MatrixOutbox {
+  readonly #options: OutboxOptions;
+  readonly #log: Logger;
+  readonly #queues = new Map<string, Queued[]>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #backoffs = new Map<string, Backoff>();
+  /** Keys with a PUT in flight. */
+  readonly #busy = new Set<string>();
+  readonly #idle = new Set<() => void>();
+  #running = false;
+  #refused = 0;
+  #retries = 0;
+
+  constructor(options: OutboxOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: 'outbox' });
+  }
+
+  /** Sends not yet acknowledged (queued or in flight). */
+  get pending(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.length;
+    return n;
+  }
+
+  get stats(): { pending: number; refused: number; retries: number } {
+    return { pending: this.pending, refused: this.#refused, retries: this.#retries };
+  }
+
+  /** Resume the sends a previous process left in the store, and deliver from now on. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const left = this.#options.store.pendingSends();
+    if (left.length > 0) this.#log.info({ sends: left.length }, 'resuming Matrix sends left by the previous run');
+    for (const send of left) this.#push(send);
+    for (const key of this.#queues.keys()) this.#pump(key);
+  }
+
+  /** Stop delivering (what is left stays in the store for the next start); pending promises stay unsettled. */
+  stop(): void {
+    this.#running = false;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /**
+   * Keep the send (synchronously, in the store) and deliver it after the
+   * sends of the same key. Resolves with the event id once the homeserver
+   * acknowledged it; rejects with SendRefusedError if it refused it for good.
+   */
+  enqueue(key: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const send = this.#options.store.enqueueSend({ txnId: newTxnId(), key, roomId, type, content });
+    const queued = this.#push(send);
+    if (this.#running) this.#pump(key);
+    return queued.delivered.promise;
+  }
+
+  /** Resolves when nothing is queued (or at the deadline, with false). */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.pending === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#idle.delete(onIdle);
+        resolve(ok);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idle.add(onIdle);
+    });
+  }
+
+  #push(send: PendingSend): Queued {
+    const queued: Queued = { send, delivered: deferred<string>() };
+    // A caller that does not wait for delivery must not cause an unhandled rejection.
+    queued.delivered.promise.catch(() => undefined);
+    const q = this.#queues.get(send.key);
+    if (q === undefined) this.#queues.set(send.key, [queued]);
+    else q.push(queued);
+    return queued;
+  }
+
+  #pump(key: string): void {
+    if (!this.#running || this.#busy.has(key) || this.#timers.has(key)) return;
+    const head = this.#queues.get(key)?.[0];
+    if (head === undefined) return;
+    this.#busy.add(key);
+    void this.#attempt(key, head);
+  }
+
+  async #attempt(key: string, head: Queued): Promise<void> {
+    let result: SendResult;
+    try {
+      result = await this.#options.put(head.send);
+    } catch (err) {
+      result = { ok: false, retry: true, retryAfterMs: undefined, reason: (err as Error).message };
+    }
+    this.#busy.delete(key);
+    if (!result.ok && result.retry) {
+      this.#retries += 1;
+      const backoff = this.#backoffs.get(key) ?? new Backoff(this.#options.retry ?? { initialDelayMs: 250, maxDelayMs: 10_000 });
+      this.#backoffs.set(key, backoff);
+      const delay = Math.max(result.retryAfterMs ?? 0, backoff.next());
+      if (backoff.attempt === 1 || backoff.attempt % 10 === 0) {
+        this.#log.warn({ type: head.send.type, txnId: head.send.txnId, attempt: backoff.attempt, retryInMs: delay, reason: result.reason }, 'a Matrix send failed; retrying with the same transaction id');
+      }
+      if (!this.#running) return;
+      this.#timers.set(key, setTimeout(() => {
+        this.#timers.delete(key);
+        this.#pump(key);
+      }, delay));
+      return;
+    }
+    this.#backoffs.delete(key);
+    this.#options.store.deleteSend(head.send.txnId);
+    const q = this.#queues.get(key);
+    q?.shift();
+    if (q !== undefined && q.length === 0) this.#queues.delete(key);
+    if (result.ok) head.delivered.resolve(result.eventId);
+    else {
+      this.#refused += 1;
+      this.#log.error({ type: head.send.type, room: head.send.roomId, reason: result.reason }, 'the homeserver refused a Matrix send; dropped');
+      head.delivered.reject(new SendRefusedError(head.send.type, result.reason));
+    }
+    if (this.#queues.has(key)) this.#pump(key);
+    else if (this.#queues.size === 0) for (const fn of [...this.#idle]) fn();
+  }
+}
+
+/** A transaction id unique to this edge's sends (the homeserver scopes ids per access token). */
+function newTxnId(): string {
+  return `mse.${Date.now().toString(36)}.${randomBytes(9).toString('base64url')}`;
+}

@@ -1,0 +1,202 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import type { CallRecord, CallUpdate, NewSend, PendingSend, StateStore } from './state-store.ts';
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** The file name of the database inside the state directory. */
+export const STATE_FILE = 'edge-state.sqlite';
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded store: one SQLite file (Node's built-in node:sqlite, so no
+ * server and no native dependency). WAL journal: every statement is its own
+ * committed transaction, so a kill -9 between any two leaves a readable
+ * file with all statements before it (synchronous=NORMAL loses nothing on a
+ * process crash; only a power cut can take the last commits).
+ */
+export class SqliteStateStore implements StateStore {
+  readonly #db: DatabaseSync;
+  readonly #statements: {
+    getMeta: StatementSync;
+    setMeta: StatementSync;
+    putCall: StatementSync;
+    deleteCall: StatementSync;
+    calls: StatementSync;
+    getCall: StatementSync;
+    updateCall: StatementSync;
+    enqueue: StatementSync;
+    deleteSend: StatementSync;
+    sends: StatementSync;
+  };
+
+  /** Open (or create) the store in `dir`; ':memory:' for a throwaway one. */
+  static open(dir: string): SqliteStateStore {
+    if (dir === ':memory:') return new SqliteStateStore(new DatabaseSync(':memory:'));
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return new SqliteStateStore(new DatabaseSync(join(dir, STATE_FILE)));
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`cannot open the state store in ${dir}: ${(err as Error).message}`);
+    }
+  }
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;');
+    migrate(db);
+    this.#statements = {
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      putCall: db.prepare(
+        `INSERT OR REPLACE INTO calls (matrix_call_id, direction, room_id, party_id, peer_party_id, version, verto_leg, far_leg, state, answered, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteCall: db.prepare('DELETE FROM calls WHERE matrix_call_id = ?'),
+      calls: db.prepare('SELECT * FROM calls ORDER BY created_at'),
+      getCall: db.prepare('SELECT * FROM calls WHERE matrix_call_id = ?'),
+      updateCall: db.prepare('UPDATE calls SET peer_party_id = ?, far_leg = ?, state = ?, answered = ? WHERE matrix_call_id = ?'),
+      enqueue: db.prepare('INSERT INTO outbox (txn_id, key, room_id, type, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq'),
+      deleteSend: db.prepare('DELETE FROM outbox WHERE txn_id = ?'),
+      sends: db.prepare('SELECT * FROM outbox ORDER BY seq'),
+    };
+  }
+
+  vertoSessionId(): string {
+    const row = this.#statements.getMeta.get('verto_sessid') as Row | undefined;
+    if (row !== undefined && typeof row['value'] === 'string') return row['value'];
+    const sessid = randomUUID();
+    this.#statements.setMeta.run('verto_sessid', sessid);
+    return sessid;
+  }
+
+  putCall(c: CallRecord): void {
+    this.#statements.putCall.run(c.matrixCallId, c.direction, c.roomId, c.partyId, c.peerPartyId ?? null, c.version, c.vertoLeg, c.farLeg ?? null, c.state, c.answered ? 1 : 0, c.createdAt);
+  }
+
+  updateCall(matrixCallId: string, update: CallUpdate): void {
+    const row = this.#statements.getCall.get(matrixCallId) as Row | undefined;
+    const current = row === undefined ? undefined : callFromRow(row);
+    if (current === undefined) return;
+    const next = { ...current, ...update };
+    this.#statements.updateCall.run(next.peerPartyId ?? null, next.farLeg ?? null, next.state, next.answered ? 1 : 0, matrixCallId);
+  }
+
+  deleteCall(matrixCallId: string): void {
+    this.#statements.deleteCall.run(matrixCallId);
+  }
+
+  calls(): readonly CallRecord[] {
+    return (this.#statements.calls.all() as Row[]).map(callFromRow).filter((c): c is CallRecord => c !== undefined);
+  }
+
+  enqueueSend(send: NewSend): PendingSend {
+    const createdAt = Date.now();
+    const row = this.#statements.enqueue.get(send.txnId, send.key, send.roomId, send.type, JSON.stringify(send.content), createdAt) as Row | undefined;
+    const seq = row?.['seq'];
+    if (typeof seq !== 'number' && typeof seq !== 'bigint') throw new StoreError('the outbox did not return a sequence number');
+    return { ...send, seq: Number(seq), createdAt };
+  }
+
+  deleteSend(txnId: string): void {
+    this.#statements.deleteSend.run(txnId);
+  }
+
+  pendingSends(): readonly PendingSend[] {
+    return (this.#statements.sends.all() as Row[]).map(sendFromRow).filter((s): s is PendingSend => s !== undefined);
+  }
+
+  atomically<T>(fn: () => T): T {
+    if (this.#db.isTransaction) return fn();
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+/** Apply the migrations the file lacks, each in a transaction; refuse a file from a newer edge. */
+function migrate(db: DatabaseSync): void {
+  const at = Number((db.prepare('PRAGMA user_version').get() as Row | undefined)?.['user_version'] ?? 0);
+  if (at > SCHEMA_VERSION) throw new StoreError(`the state store is at schema version ${at}, newer than this edge's ${SCHEMA_VERSION}: run the newer edge, or move the state directory aside`);
+  for (const m of MIGRATIONS) {
+    if (m.version <= at) continue;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(m.sql);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw new StoreError(`migrating the state store to version ${m.version} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined);
+
+/** A row read back is checked like any other input; a row that does not fit is skipped. */
+function callFromRow(row: Row): CallRecord | undefined {
+  const direction = row['direction'];
+  const version = row['version'];
+  const matrixCallId = str(row['matrix_call_id']);
+  const roomId = str(row['room_id']);
+  const partyId = str(row['party_id']);
+  const vertoLeg = str(row['verto_leg']);
+  const state = str(row['state']);
+  const createdAt = num(row['created_at']);
+  if ((direction !== 'outbound' && direction !== 'inbound') || (version !== '0' && version !== '1')) return undefined;
+  if (matrixCallId === undefined || roomId === undefined || partyId === undefined || vertoLeg === undefined || state === undefined || createdAt === undefined) return undefined;
+  return {
+    matrixCallId,
+    direction,
+    roomId,
+    partyId,
+    peerPartyId: str(row['peer_party_id']),
+    version,
+    vertoLeg,
+    farLeg: str(row['far_leg']),
+    state,
+    answered: num(row['answered']) === 1,
+    createdAt,
+  };
+}
+
+function sendFromRow(row: Row): PendingSend | undefined {
+  const seq = num(row['seq']);
+  const txnId = str(row['txn_id']);
+  const key = str(row['key']);
+  const roomId = str(row['room_id']);
+  const type = str(row['type']);
+  const createdAt = num(row['created_at']);
+  const text = str(row['content']);
+  if (seq === undefined || txnId === undefined || key === undefined || roomId === undefined || type === undefined || createdAt === undefined || text === undefined) return undefined;
+  let content: unknown;
+  try {
+    content = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) return undefined;
+  return { seq, txnId, key, roomId, type, content: content as Record<string, unknown>, createdAt };
+}

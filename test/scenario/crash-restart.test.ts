@@ -1,0 +1,147 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OutboundFixture, content, type Json } from '../support/outbound-fixture.ts';
+import { WeriftCallee } from '../support/matrix-caller.ts';
+import { vertoInvitesSent } from '../support/freeswitch/verto-backend.ts';
+import { pollUntil, waitUntil } from '../support/wait.ts';
+
+// Nothing stranded: the edge is killed with SIGKILL (nothing is cleaned up)
+// during a call, in each direction, ringing and answered, and started again.
+// The restarted edge knows the call from its state store and ends it on
+// both sides within 2 s of reaching both peers: the room gets the ending the
+// Matrix side expects (reject or hangup, the stored call_id and party_id)
+// and a notice, once; every leg still up is hung up over ESL (on the wire).
+
+const DID = '+49301234561';
+const RINGS = '+4930700002';
+let f: OutboundFixture;
+const callees: WeriftCallee[] = [];
+
+beforeAll(async () => {
+  f = await OutboundFixture.start({
+    name: 'crash-restart',
+    stack: {
+      farEnd: { byDestination: { [RINGS]: { kind: 'no-answer' } }, default: { kind: 'answer', ringMs: 10 } },
+      originateTimeoutMs: 60_000,
+      dialplanOverrides: { mse_inbound_enabled: 'true', mse_inbound_did_regex: '^\\+?(4930123456[0-9])\\z' },
+    },
+  });
+  await f.restartEdge({ inbound: { routes: [{ did: DID, room: f.roomId }], ring_timeout_s: 30 } });
+});
+afterEach(async () => {
+  for (const c of callees.splice(0)) await c.close();
+  await f.expectNothingLeft();
+});
+afterAll(async () => f?.stop());
+
+const isEnding = (e: Json) => e['type'] === 'm.call.hangup' || e['type'] === 'm.call.reject';
+
+/** Kill -9 and restart; resolves once the new edge reached both peers (/readyz 200), with that moment. */
+async function crashAndRestart(): Promise<{ eslMark: number; readyAt: number }> {
+  const eslMark = f.tap.sent.length;
+  await f.crashAndRestartEdge();
+  return { eslMark, readyAt: Date.now() };
+}
+
+/**
+ * Within 2 s of the restarted edge being ready: one ending for the call from
+ * the edge, the notice, every leg gone, each stored leg hung up over ESL.
+ */
+async function expectEndedOnBothSides(callId: string, legs: readonly string[], restart: { eslMark: number; readyAt: number }, noticesBefore: number): Promise<Json> {
+  const left = () => Math.max(1, restart.readyAt + 2_000 - Date.now());
+  const ending = await f.waitEvent((e) => isEnding(e) && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId, left());
+  await f.mx.hs.waitForEvent(() => f.notices().slice(noticesBefore).some((n) => /bridge restarted/.test(n)), left());
+  await pollUntil(() => legs.every((l) => f.fs.model.channel(l) === undefined || f.fs.model.channel(l)?.hungUp === true), 'every leg of the call gone', left(), 10);
+  for (const leg of legs) {
+    await waitUntil(f.tap, () => f.tap.sent.slice(restart.eslMark).join('').includes(`api uuid_kill ${leg} NORMAL_TEMPORARY_FAILURE\n\n`), `uuid_kill ${leg}`, left());
+  }
+  expect(Date.now() - restart.readyAt).toBeLessThan(2_000);
+  return ending;
+}
+
+/** After the edge caught up with the room: exactly one ending from the edge for the call, and no other event of it after that. */
+async function expectNoDuplicate(callId: string): Promise<void> {
+  for (const n of [1, 2]) {
+    const id = f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'org.example.test.marker', { n });
+    await f.mx.hs.waitForRequest((r) => r.userId === f.mx.edgeUserId && r.path.endsWith('/sync') && JSON.stringify(r.response).includes(id), 8_000);
+  }
+  const mine = f.events((e) => e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId);
+  expect(mine.filter(isEnding)).toHaveLength(1);
+  expect(isEnding(mine[mine.length - 1]!)).toBe(true);
+}
+
+describe('kill -9 of the edge, then a restart', () => {
+  it('during an answered outbound call: m.call.hangup as the answering party, both legs ended', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call('+4930700001');
+    const invite = await f.vertoInviteFor('+4930700001', before);
+    const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
+    await pollUntil(() => f.fs.model.channels().length === 2, 'both legs up');
+    const legs = f.fs.model.channels().map((c) => c.uuid);
+    expect(legs).toContain(invite.callId);
+    const notices = f.notices().length;
+
+    const restart = await crashAndRestart();
+    const ending = await expectEndedOnBothSides(caller.options.callId, legs, restart, notices);
+    expect(ending['type']).toBe('m.call.hangup');
+    expect(content(ending)).toMatchObject({ call_id: caller.options.callId, party_id: content(answer)['party_id'], version: '1' });
+    await expectNoDuplicate(caller.options.callId);
+  });
+
+  it('during a ringing outbound call: m.call.reject as the callee it would have been, the trunk leg ended', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call(RINGS);
+    const invite = await f.vertoInviteFor(RINGS, before);
+    await pollUntil(() => f.fs.model.channels().length === 2, 'the trunk rings');
+    const legs = f.fs.model.channels().map((c) => c.uuid);
+    expect(f.events(f.byEdge('m.call.answer', caller.options.callId))).toEqual([]);
+    const notices = f.notices().length;
+
+    const restart = await crashAndRestart();
+    const ending = await expectEndedOnBothSides(caller.options.callId, [invite.callId], restart, notices);
+    await pollUntil(() => legs.every((l) => f.fs.model.channel(l) === undefined || f.fs.model.channel(l)?.hungUp === true), 'the trunk leg gone', 2_000, 10);
+    expect(ending['type']).toBe('m.call.reject');
+    // the party id the edge would have answered with: the one it stored, handed to FreeSWITCH with the call
+    expect(content(ending)).toMatchObject({ call_id: caller.options.callId, party_id: invite.dialogVariables['mse_party_id'], version: '1' });
+    await expectNoDuplicate(caller.options.callId);
+  });
+
+  it('during an answered inbound call: m.call.hangup as the inviting party, the trunk leg ended', async () => {
+    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345678', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
+    const callId = content(invite)['call_id'] as string;
+    seen.add(callId);
+    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+    const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+    callees.push(callee);
+    await callee.answer(invite);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
+    // the far leg is known to the edge (stored) once ESL told it of the bridge
+    await waitUntil(f.tap, () => f.tap.text().includes(`uuid_setvar ${vertoLeg} mse_inbound_party_id`), 'the call recorded on its channel');
+    const notices = f.notices().length;
+
+    const restart = await crashAndRestart();
+    const ending = await expectEndedOnBothSides(callId, [vertoLeg], restart, notices);
+    await pollUntil(() => f.fs.model.channel(handle.uuid) === undefined || f.fs.model.channel(handle.uuid)?.hungUp === true, 'the trunk leg gone', 2_000, 10);
+    expect(ending['type']).toBe('m.call.hangup');
+    expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
+    await expectNoDuplicate(callId);
+  });
+
+  it('during a ringing inbound call: m.call.hangup as the inviting party, the trunk caller released', async () => {
+    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345679', callerName: 'Max', context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string));
+    const callId = content(invite)['call_id'] as string;
+    seen.add(callId);
+    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+    const notices = f.notices().length;
+
+    const restart = await crashAndRestart();
+    const ending = await expectEndedOnBothSides(callId, [vertoLeg], restart, notices);
+    await pollUntil(() => f.fs.model.channel(handle.uuid) === undefined || f.fs.model.channel(handle.uuid)?.hungUp === true, 'the trunk leg gone', 2_000, 10);
+    expect(ending['type']).toBe('m.call.hangup');
+    expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
+    await expectNoDuplicate(callId);
+  });
+});
+
+const seen = new Set<string>();

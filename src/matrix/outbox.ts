@@ -139,7 +139,7 @@ export class MatrixOutbox {
     this.#busy.delete(key);
     if (!result.ok && result.retry) {
       this.#retries += 1;
-      const backoff = this.#backoffs.get(key) ?? new Backoff(this.#options.retry ?? { initialDelayMs: 250, maxDelayMs: 10_000 });
+      const backoff = this.#backoffs.get(key) ?? new Backoff(this.#options.retry ?? { initialDelayMs: 250, maxDelayMs: 5_000 });
       this.#backoffs.set(key, backoff);
       const delay = Math.max(result.retryAfterMs ?? 0, backoff.next());
       if (backoff.attempt === 1 || backoff.attempt % 10 === 0) {

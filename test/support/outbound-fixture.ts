@@ -52,22 +52,30 @@ export class OutboundFixture {
     return f;
   }
 
-  async #startEdge(name: string): Promise<void> {
+  async #startEdge(name: string, waitReady = true): Promise<void> {
     this.edge = new EdgeProcess(writeConfig(this.#config), name);
+    if (!waitReady) return;
     await pollUntil(async () => (await httpGet(`http://127.0.0.1:${this.httpPort}/readyz`)).status === 200, 'edge ready', 15_000);
   }
 
-  /** Kill the edge with SIGKILL (a crash: nothing is cleaned up), then start a new one. */
-  async crashAndRestartEdge(): Promise<void> {
+  /** Kill the edge with SIGKILL (a crash: nothing is cleaned up), then start a new one (and wait until it is ready, unless told not to). */
+  async crashAndRestartEdge(opts: { waitReady?: boolean } = {}): Promise<void> {
     this.edge.child.kill('SIGKILL');
     await waitUntil(this.edge, () => this.edge.exitCode !== undefined, 'edge killed', 5_000);
     await this.edge.stop();
-    await this.#startEdge(`${this.#name}-${++this.#restarts}`);
+    await this.#startEdge(`${this.#name}-${++this.#restarts}`, opts.waitReady ?? true);
   }
 
   /** Stop the edge (SIGTERM, exit 0) and start it again with some config sections replaced. */
   async restartEdge(sections: Record<string, unknown>): Promise<void> {
     expect(await this.edge.stop()).toBe(0);
+    this.#config = { ...this.#config, ...sections };
+    await this.#startEdge(`${this.#name}-${++this.#restarts}`);
+  }
+
+  /** The edge exited by itself (a test stopped it): start it again, with some config sections replaced. */
+  async restartEdgeAfterExit(sections: Record<string, unknown>): Promise<void> {
+    await this.edge.stop();
     this.#config = { ...this.#config, ...sections };
     await this.#startEdge(`${this.#name}-${++this.#restarts}`);
   }

@@ -133,6 +133,10 @@ describe('socket loss during an answered call the client placed', () => {
         expect(all[disconnectAt]?.['verto_client_address']).toMatch(/^127\.0\.0\.1:\d+$/);
 
         if (bridged) {
+          // unlike a far-end BYE (real verto-05: the SIP leg first, then the Verto leg with
+          // last_bridge_hangup_cause NORMAL_CLEARING, last_bridge_proto_specific_hangup_cause sip:200,
+          // verto_hangup_disposition send_bye), the Verto leg carries none of these (real ctl-08)
+          expect([complete['variable_last_bridge_hangup_cause'], complete['variable_last_bridge_proto_specific_hangup_cause']]).toEqual([undefined, undefined]);
           // the trunk leg follows: NORMAL_CLEARING (BYE), told why (switch_ivr_bridge.c audio_bridge_on_exchange_media)
           const sipLeg = complete['variable_bridge_uuid'] ?? '';
           const sip = await ev.waitFor(isEvent('CHANNEL_HANGUP_COMPLETE', sipLeg), 'CHANNEL_HANGUP_COMPLETE of the SIP leg');

@@ -43,7 +43,7 @@ export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
 
 const DECISIVE = ['Hangup-Cause', 'Answer-State', 'Call-Direction', 'DTMF-Digit', 'Application'];
 const DECISIVE_VARIABLES = ['variable_last_bridge_hangup_cause', 'variable_originate_disposition', 'variable_sip_term_status',
-  'variable_last_bridge_proto_specific_hangup_cause'];
+  'variable_last_bridge_proto_specific_hangup_cause', 'variable_verto_hangup_disposition'];
 const LINKS = ['Other-Leg-Unique-ID', 'Bridge-A-Unique-ID', 'Bridge-B-Unique-ID'];
 
 type Row = Readonly<Record<string, unknown>>;

@@ -100,3 +100,49 @@ export function waitForEvent(model: FreeSwitchModel, pred: (e: FsEvent) => boole
 export function header(e: FsEvent, name: string): string | undefined {
   return e.headers.find(([k]) => k === name)?.[1];
 }
+
+/** Every model event from now on, and waits on them (past ones included) with a deadline. */
+export interface EventRecorder {
+  readonly events: readonly FsEvent[];
+  /** The first recorded event (past or future) matching `pred`, or fail after `deadlineMs`. */
+  waitFor(pred: (e: FsEvent) => boolean, deadlineMs: number, what: string): Promise<FsEvent>;
+  stop(): void;
+}
+
+export function recordEvents(model: FreeSwitchModel): EventRecorder {
+  const events: FsEvent[] = [];
+  const waiters = new Set<() => void>();
+  const off = model.onEvent((e) => {
+    events.push(e);
+    for (const w of [...waiters]) w();
+  });
+  return {
+    events,
+    waitFor: (pred, deadlineMs, what) => new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const hit = events.find(pred);
+        if (hit === undefined) return false;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(hit);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no ${what} within ${deadlineMs} ms`));
+      }, deadlineMs);
+      if (!check()) waiters.add(check);
+    }),
+    stop: off,
+  };
+}
+
+/** CHANNEL_* event `name` of channel `uuid`. */
+export function channelEvent(name: string, uuid: string): (e: FsEvent) => boolean {
+  return (e) => header(e, 'Event-Name') === name && header(e, 'Unique-ID') === uuid;
+}
+
+/** The CUSTOM verto::client_disconnect event. */
+export function isClientDisconnect(e: FsEvent): boolean {
+  return header(e, 'Event-Name') === 'CUSTOM' && header(e, 'Event-Subclass') === 'verto::client_disconnect';
+}

@@ -6,13 +6,71 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Replayer, type ReplayHooks } from './verto-replayer.ts';
 import { loadReal, type Step } from './verto-trace.ts';
-import { header, startModelSim, waitForEvent, type ModelSim, type ModelSimTimers } from './verto-model-sim.ts';
+import { channelEvent, header, isClientDisconnect, recordEvents, startModelSim, type ModelSim, type ModelSimTimers } from './verto-model-sim.ts';
 import type { InboundCallHandle } from '../support/freeswitch/channel-model.ts';
 
 interface Case {
   readonly timers?: ModelSimTimers;
-  readonly hooks?: (sim: ModelSim, r: Replayer, steps: readonly Step[]) => ReplayHooks;
+  /** Hooks for the replay; `after` runs once it is done (checks of what the replay saw). */
+  readonly hooks?: (sim: ModelSim, r: Replayer, steps: readonly Step[]) => ReplayHooks & { readonly after?: () => void | Promise<void> };
 }
+
+/** The SDP of a Verto request frame. */
+function sdpOf(text: string): string {
+  const sdp = (JSON.parse(text) as { params?: { sdp?: unknown } }).params?.sdp;
+  if (typeof sdp !== 'string') throw new Error(`no sdp in ${text.slice(0, 120)}`);
+  return sdp;
+}
+
+const sdpLine = (sdp: string, re: RegExp): string | undefined => re.exec(sdp)?.[1];
+
+/**
+ * verto-07: the client closes the socket (close frame 1000) mid-call and logs
+ * in again with the same sessid 8 s later. The call is detached (up, no
+ * hangup event, only verto::client_disconnect), the new login gets
+ * verto.attach with a fresh FreeSWITCH offer, then the client's verto.attach.
+ */
+const wsDropReconnectAttach = (sim: ModelSim): ReplayHooks & { after: () => void } => {
+  const callId = '5a0cc53b-3cbd-4862-8145-a7e8195a4970';
+  const events = recordEvents(sim.model);
+  let answerSdp: string | undefined;
+  let attachSdp: string | undefined;
+  let detachSeen = false;
+  return {
+    received: (_i, _socket, text) => {
+      if (text.includes('"method":"verto.answer"')) answerSdp = sdpOf(text);
+      if (text.includes('"method":"verto.attach"')) {
+        attachSdp = sdpOf(text);
+        // tech_reattach cleared detach_time: no detach timeout any more
+        expect(sim.model.channel(callId)?.detached).toBe(false);
+      }
+    },
+    step: async (text) => {
+      if (text.includes('"api show channels as json" 2 s after the drop')) {
+        await events.waitFor(isClientDisconnect, 2000, 'verto::client_disconnect');
+        const ch = sim.model.channel(callId);
+        expect({ up: ch !== undefined && !ch.hungUp, detached: ch?.detached }).toEqual({ up: true, detached: true });
+        expect(events.events.filter((e) => header(e, 'Unique-ID') === callId && /HANGUP/.test(header(e, 'Event-Name') ?? ''))).toEqual([]);
+        detachSeen = true;
+      }
+    },
+    after: () => {
+      events.stop();
+      expect(detachSeen).toBe(true);
+      // a fresh offer from FreeSWITCH: offerer's setup, new ICE credentials and DTLS fingerprint, the call's codec
+      const first = answerSdp ?? '';
+      const again = attachSdp ?? '';
+      expect(sdpLine(again, /^a=setup:(\S+)/m)).toBe('actpass');
+      expect(sdpLine(again, /^m=audio \d+ (.+?)\r?$/m)).toBe('UDP/TLS/RTP/SAVPF 96');
+      expect(sdpLine(again, /^a=rtpmap:96 (\S+)/m)?.toLowerCase()).toBe('opus/48000/2');
+      for (const re of [/^a=ice-ufrag:(\S+)/m, /^a=ice-pwd:(\S+)/m, /^a=fingerprint:sha-256 (\S+)/m]) {
+        expect(sdpLine(again, re)).toBeDefined();
+        expect(sdpLine(again, re)).not.toBe(sdpLine(first, re));
+      }
+      expect(again).toContain('a=end-of-candidates');
+    },
+  };
+};
 
 /** Index of the first expected server request with this method. */
 function expectIndex(steps: readonly Step[], method: string): number {
@@ -38,17 +96,39 @@ const CASES: Readonly<Record<string, Case>> = {
   'verto-05-call-sip-trunk-remote-bye.json': {},
   // extension 1557 sleeps 2 s between pre_answer and answer
   'verto-06-early-media-1557.json': { timers: { sleepScale: 0.05 } },
-  'verto-07-ws-drop-reconnect-attach.json': {},
+  'verto-07-ws-drop-reconnect-attach.json': { hooks: wsDropReconnectAttach },
+  // TCP dropped without a close frame, never reconnects: detached, then ended by drop_detached
   'verto-08-ws-drop-detach-timeout.json': {
     timers: { detachTimeoutMs: 200 },
-    hooks: (sim) => ({
-      step: async (text) => {
-        if (text.includes('wait up to 50 s for CHANNEL_HANGUP_COMPLETE')) {
-          const e = await waitForEvent(sim.model, (ev) => header(ev, 'Event-Name') === 'CHANNEL_HANGUP_COMPLETE' && header(ev, 'Unique-ID') === '4779c991-5dda-4bcd-8feb-ee7f3901005a', 3000);
-          expect(header(e, 'Hangup-Cause')).toBe('RECOVERY_ON_TIMER_EXPIRE');
-        }
-      },
-    }),
+    hooks: (sim) => {
+      const vertoLeg = '4779c991-5dda-4bcd-8feb-ee7f3901005a';
+      const events = recordEvents(sim.model);
+      let checked = false;
+      return {
+        step: async (text) => {
+          if (text.includes('wait up to 50 s for CHANNEL_HANGUP_COMPLETE')) {
+            await events.waitFor(isClientDisconnect, 2000, 'verto::client_disconnect');
+            // "show channels" right after the drop: both legs up, the Verto leg detached
+            expect(sim.model.channel(vertoLeg)?.detached).toBe(true);
+            expect(sim.model.channels().filter((c) => !c.hungUp)).toHaveLength(2);
+            const e = await events.waitFor(channelEvent('CHANNEL_HANGUP_COMPLETE', vertoLeg), 3000, 'HANGUP_COMPLETE of the Verto leg');
+            expect(header(e, 'Hangup-Cause')).toBe('RECOVERY_ON_TIMER_EXPIRE');
+            expect(header(e, 'variable_hangup_cause_q850')).toBe('102');
+            // no socket held the sessid: no verto.bye, no verto_hangup_disposition
+            expect(header(e, 'variable_verto_hangup_disposition')).toBeUndefined();
+            const sipLeg = header(e, 'variable_bridge_uuid') ?? '';
+            const sip = await events.waitFor(channelEvent('CHANNEL_HANGUP_COMPLETE', sipLeg), 3000, 'HANGUP_COMPLETE of the SIP leg');
+            expect([header(sip, 'Hangup-Cause'), header(sip, 'variable_last_bridge_hangup_cause'), header(sip, 'variable_sip_hangup_disposition')])
+              .toEqual(['NORMAL_CLEARING', 'RECOVERY_ON_TIMER_EXPIRE', 'send_bye']);
+            checked = true;
+          }
+        },
+        after: () => {
+          events.stop();
+          expect(checked).toBe(true);
+        },
+      };
+    },
   },
   'verto-10-inbound-call-answer-server-bye.json': { hooks: (sim, r) => ({ step: esl(sim, r) }) },
   'verto-11-inbound-call-rejected.json': { hooks: (sim, r) => ({ step: esl(sim, r) }) },
@@ -100,8 +180,10 @@ describe('real Verto call captures over the channel model', () => {
     sim = await startModelSim(c.timers);
     r = new Replayer(sim.server.url, 4000);
     const steps = loadReal(name);
-    await r.run(steps, c.hooks?.(sim, r, steps) ?? {});
+    const hooks = c.hooks?.(sim, r, steps) ?? {};
+    await r.run(steps, hooks);
     expect(r.unexpected()).toEqual([]);
+    await hooks.after?.();
   };
 
   it.each(Object.keys(CASES))('%s', replay);

@@ -10,6 +10,8 @@ export interface ReplayHooks {
   readonly step?: (text: string, r: Replayer) => void | Promise<void>;
   /** Before trace step `index` (for fragments whose setup is not in the trace). */
   readonly before?: (index: number, r: Replayer) => void | Promise<void>;
+  /** The server frame that matched expected step `index` (to look closer than the comparison does). */
+  readonly received?: (index: number, socket: string, text: string, r: Replayer) => void | Promise<void>;
 }
 
 export class Replayer {
@@ -70,6 +72,7 @@ export class Replayer {
           }
           const diffs = compareFrame(s.frame, parseTree(text), this.state);
           if (diffs.length > 0) throw new Error(`${where}: ${diffs.join('; ')}\n  trace: ${s.text.slice(0, 600)}\n  got:   ${text.slice(0, 600)}`);
+          await hooks.received?.(i, s.socket, text, this);
           break;
         }
         case 'close':

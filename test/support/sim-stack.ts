@@ -47,7 +47,7 @@ export interface VertoRecord {
 function recordingBackend(model: FreeSwitchModel, record: VertoRecord[]): VertoBackend {
   return {
     attachSession: (sessid, user, sink) => model.attachSession(sessid, user, sink),
-    detachSession: (sessid) => model.detachSession(sessid),
+    detachSession: (sessid, clientAddress) => model.detachSession(sessid, clientAddress),
     invite: (req) => {
       record.push({ method: 'invite', callId: req.callId, invite: req });
       return model.invite(req);

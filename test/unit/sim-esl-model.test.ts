@@ -1,8 +1,8 @@
 // Channel model flows not covered by the captures' replay: inbound SIP ->
 // Verto user, detach / re-attach, unknown gateway, timers cleared on stop.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FreeSwitchModel } from '../support/freeswitch/channel-model.ts';
-import type { DialplanEngine, VertoCallSink } from '../support/freeswitch/contract.ts';
+import type { DialplanEngine, FsEvent, VertoCallSink } from '../support/freeswitch/contract.ts';
 
 type Call = readonly [string, ...unknown[]];
 
@@ -41,9 +41,11 @@ afterEach(() => {
   model = undefined;
 });
 
-const invite = (m: FreeSwitchModel, callId: string, gw = 'trunk'): void => {
-  expect(m.invite({ callId, sessid: 's1', user: '1000@127.0.0.1', sdp: 'v=0\r\n', destinationNumber: '15551230002', dialogVariables: { gw }, socketVariables: {} }).ok).toBe(true);
+const invite = (m: FreeSwitchModel, callId: string, gw = 'trunk', noRecover?: boolean): void => {
+  expect(m.invite({ callId, sessid: 's1', user: '1000@127.0.0.1', sdp: 'v=0\r\n', destinationNumber: '15551230002', dialogVariables: { gw }, socketVariables: {}, ...(noRecover === undefined ? {} : { noRecover }) }).ok).toBe(true);
 };
+
+const hdr = (e: FsEvent, name: string): string | undefined => e.headers.find(([k]) => k === name)?.[1];
 
 describe('channel model', () => {
   it('rings a Verto user for a trunk call, bridges on verto.answer, ends both legs on the caller hangup', async () => {
@@ -85,6 +87,68 @@ describe('channel model', () => {
     m.detachSession('s1');
     await until(() => m.channels().length === 0, 'detach timeout');
     expect(m.channels()).toEqual([]);
+  });
+
+  it('hangs a recoverCall-false call up NORMAL_CLEARING when the socket drops: no verto.bye, no verto_hangup_disposition, the trunk leg follows', async () => {
+    const m = (model = new FreeSwitchModel({ dialplan, detachTimeoutMs: 30_000 }));
+    const calls: Call[] = [];
+    const events: FsEvent[] = [];
+    m.onEvent((e) => events.push(e));
+    m.attachSession('s1', '1000@127.0.0.1', sink(calls));
+    invite(m, 'c1', 'trunk', true);
+    invite(m, 'c2', 'trunk', false);
+    await until(() => calls.filter((c) => c[0] === 'answer').length === 2, 'both answered');
+    const sipOf = (id: string): string => m.channel(id)?.bridgedTo ?? '';
+    const [sip1, sip2] = [sipOf('c1'), sipOf('c2')];
+    m.detachSession('s1', '127.0.0.1:40000');
+    await until(() => m.channel('c1') === undefined && m.channel(sip1) === undefined, 'c1 and its trunk leg gone');
+    const complete = (uuid: string): FsEvent | undefined => events.find((e) => hdr(e, 'Event-Name') === 'CHANNEL_HANGUP_COMPLETE' && hdr(e, 'Unique-ID') === uuid);
+    expect([hdr(complete('c1')!, 'Hangup-Cause'), hdr(complete('c1')!, 'variable_verto_hangup_disposition')]).toEqual(['NORMAL_CLEARING', undefined]);
+    expect([hdr(complete(sip1)!, 'Hangup-Cause'), hdr(complete(sip1)!, 'variable_last_bridge_hangup_cause')]).toEqual(['NORMAL_CLEARING', 'NORMAL_CLEARING']);
+    expect(calls.filter((c) => c[0] === 'bye')).toEqual([]);
+    // the recoverable call is detached, its trunk leg up
+    expect([m.channel('c2')?.detached, m.channel('c2')?.hungUp, m.channel(sip2)?.hungUp]).toEqual([true, false, false]);
+    const disconnect = events.find((e) => hdr(e, 'Event-Subclass') === 'verto::client_disconnect');
+    expect(disconnect?.headers.slice(-3)).toEqual([['verto_profile_name', 'default-v4'], ['verto_client_address', '127.0.0.1:40000'], ['verto_login', '1000@127.0.0.1']]);
+  });
+
+  it('a detach timer ends only its own detach: re-attached and detached again, the call gets the full timeout', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const m = (model = new FreeSwitchModel({ dialplan, detachTimeoutMs: 1000 }));
+      const calls: Call[] = [];
+      const causes: string[] = [];
+      m.onEvent((e) => {
+        if (hdr(e, 'Event-Name') === 'CHANNEL_HANGUP' && hdr(e, 'Unique-ID') === 'c1') causes.push(hdr(e, 'Hangup-Cause') ?? '');
+      });
+      m.attachSession('s1', '1000@127.0.0.1', sink(calls));
+      invite(m, 'c1');
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls.some((c) => c[0] === 'answer')).toBe(true);
+      m.detachSession('s1');
+      await vi.advanceTimersByTimeAsync(600);
+      expect(m.attachSession('s1', '1000@127.0.0.1', sink(calls))).toEqual(['c1']);
+      m.detachSession('s1');
+      // past the first detach's deadline: still up
+      await vi.advanceTimersByTimeAsync(600);
+      expect([m.channel('c1')?.detached, m.channel('c1')?.hungUp]).toEqual([true, false]);
+      // past the second one: RECOVERY_ON_TIMER_EXPIRE
+      await vi.advanceTimersByTimeAsync(500);
+      expect(m.channel('c1')).toBeUndefined();
+      expect(causes).toEqual(['RECOVERY_ON_TIMER_EXPIRE']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses a client verto.attach of an unanswered call and hangs it up DESTINATION_OUT_OF_ORDER (verto__attach_func)', async () => {
+    const m = (model = new FreeSwitchModel({ dialplan, farEnd: { default: { kind: 'no-answer' } } }));
+    m.attachSession('s1', '1000@127.0.0.1', sink([]));
+    invite(m, 'c1');
+    expect(m.reattach('another-sessid', 'nope', 'v=0\r\n')).toEqual({ ok: false, message: 'CALL DOES NOT EXIST' });
+    expect(m.reattach('another-sessid', 'c1', 'v=0\r\n')).toEqual({ ok: false, message: 'Cannot attach to a call that has not been answered.' });
+    expect(m.channel('c1')?.hangupCause).toBe('DESTINATION_OUT_OF_ORDER');
+    await until(() => m.channels().length === 0, 'both legs gone');
   });
 
   it('drops an unanswered call when the socket drops; stop() leaves no channel and no timer', async () => {

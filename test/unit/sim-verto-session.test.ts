@@ -73,6 +73,28 @@ describe('VertoSession', () => {
     });
   });
 
+  it('marks an invite CF_NO_RECOVER only for dialogParams.recoverCall JSON false (any key case)', () => {
+    const { session, backend } = setup();
+    session.onFrame(login());
+    const cases: ReadonlyArray<readonly [Record<string, unknown>, boolean]> = [
+      [{ recoverCall: false }, true], [{ RECOVERCALL: false }, true], [{}, false], [{ recoverCall: true }, false],
+      [{ recoverCall: 'false' }, false], [{ recoverCall: 0 }, false], [{ recoverCall: null }, false],
+    ];
+    cases.forEach(([extra, _], i) => session.onFrame(req(2 + i, 'verto.invite', { sdp: 'v=0\r\n', dialogParams: { callID: `c${i}`, ...extra } })));
+    expect(backend.invites.map((r) => r.noRecover)).toEqual(cases.map(([, noRecover]) => noRecover));
+  });
+
+  it('on socket loss the fake backend ends unanswered and recoverCall-false calls, detaches the rest', () => {
+    const { session, backend } = setup();
+    session.onFrame(login());
+    session.onFrame(req(2, 'verto.invite', { sdp: 'v=0\r\n', dialogParams: { callID: 'kept' } }));
+    session.onFrame(req(3, 'verto.invite', { sdp: 'v=0\r\n', dialogParams: { callID: 'ended', recoverCall: false } }));
+    session.onFrame(req(4, 'verto.invite', { sdp: 'v=0\r\n', dialogParams: { callID: 'ringing' } }));
+    for (const id of ['kept', 'ended']) backend.calls.get(id)!.answered = true;
+    session.onClose();
+    expect([...backend.calls.values()].map((c) => [c.callId, c.detached])).toEqual([['kept', true]]);
+  });
+
   it('answers a batch with an array and skips responses', () => {
     const { session, sent } = setup();
     session.onFrame(login());

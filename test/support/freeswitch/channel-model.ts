@@ -10,7 +10,7 @@ import { Channel, STATE_NUMBERS, type CallState, type CallerProfile, type Channe
 import { SITES, callStateLead, channelEvent, customEvent, plainEvent, type CallSite, type ChannelEventOptions, type Header, type SwitchIdentity } from './channel-events.ts';
 import { playFarEnd, resolveFarEnd, type FarEndConfig, type FarEndLeg } from './far-end.ts';
 import { causeCode, q850Of, sipStatusToCause } from './causes.ts';
-import { fsAnswerSdp, fsOfferSdp, trunkSdp } from './fs-sdp.ts';
+import { fsAnswerSdp, fsOfferSdp, fsReofferSdp, trunkSdp } from './fs-sdp.ts';
 import { runDialplan, type AppHost } from './dialplan-apps.ts';
 import * as verto from './verto-backend.ts';
 import { parseVarList } from './dial-vars.ts';
@@ -289,6 +289,8 @@ export class FreeSwitchModel implements VertoBackend {
 
   /** Phase 2: states, CHANNEL_HANGUP_COMPLETE with the CDR variables. */
   hangupFinish(ch: Channel): void {
+    // the endpoint's on_hangup runs in CS_HANGUP, before HANGUP_COMPLETE (verto_on_hangup)
+    if (ch.kind === 'verto') verto.onHangupState(this, ch);
     this.setRunning(ch, 'CS_HANGUP');
     this.setCallState(ch, 'HANGUP');
     this.setRunning(ch, 'CS_REPORTING');
@@ -726,8 +728,8 @@ export class FreeSwitchModel implements VertoBackend {
   attachSession(sessid: string, user: string, sink: VertoCallSink): readonly string[] {
     return verto.attachSession(this, sessid, user, sink);
   }
-  detachSession(sessid: string): void {
-    verto.detachSession(this, sessid);
+  detachSession(sessid: string, clientAddress?: string): void {
+    verto.detachSession(this, sessid, clientAddress);
   }
   invite(req: VertoInviteRequest): VertoCallResult {
     return verto.invite(this, req);
@@ -764,6 +766,11 @@ export class FreeSwitchModel implements VertoBackend {
 
   offerSdp(): string {
     return (this.options.offerSdp ?? fsOfferSdp)();
+  }
+
+  /** FreeSWITCH's fresh offer for a `verto.attach`, given the client's last SDP. */
+  reofferSdpFor(remote: string): string {
+    return fsReofferSdp(remote);
   }
 
   // -------------------------------------------------------------------------

@@ -85,7 +85,14 @@ export class Channel {
   /** Verto side: the session that owns the call and the callID (equal to uuid for client-created calls). */
   sessid: string | undefined;
   held = false;
+  /** CF_NO_RECOVER (mod_verto: the client's verto.invite had dialogParams.recoverCall false). */
+  noRecover = false;
+  /** mod_verto detached the call from its gone socket (tech_pvt->detach_time set); stays true through its hangup. */
   detached = false;
+  /** Counts detaches, so a detach timer only ends the detach it was armed for. */
+  detachCount = 0;
+  /** mod_verto's verto_on_hangup ran for this leg (verto.bye sent or not, verto_hangup_disposition decided). */
+  vertoHangupDone = false;
   /** True once CHANNEL_HANGUP fired (no second hangup). */
   hungUp = false;
   destroyed = false;

@@ -36,6 +36,13 @@ export interface VertoInviteRequest {
   readonly dialogVariables: Readonly<Record<string, string>>;
   /** login userVariables + directory variables, copied without prefix. */
   readonly socketVariables: Readonly<Record<string, string>>;
+  /**
+   * CF_NO_RECOVER: dialogParams.recoverCall was JSON `false` (mod_verto.c
+   * verto__invite_func; any other value, or none, leaves the call
+   * recoverable). When its socket goes, such a call is hung up
+   * NORMAL_CLEARING instead of being detached (detach_calls).
+   */
+  readonly noRecover?: boolean;
 }
 
 /** Call-level notifications from the model back to the Verto side. */
@@ -77,8 +84,17 @@ export type VertoCallResult =
 export interface VertoBackend {
   /** A socket with this sessid logged in (or re-logged in); the sink receives its call messages. Returns the uuids of detached calls re-attached (for `verto.attach` + `verto.clientReady`). */
   attachSession(sessid: string, user: string, sink: VertoCallSink): readonly string[];
-  /** The socket of this sessid is gone: unanswered calls die (DESTINATION_OUT_OF_ORDER), answered ones detach. */
-  detachSession(sessid: string): void;
+  /**
+   * The socket of this sessid is gone (closed, dropped, or punted by a newer
+   * socket with the same sessid): mod_verto.c detach_calls() for its calls,
+   * then the CUSTOM verto::client_disconnect of client_thread(). Unanswered
+   * calls are hung up DESTINATION_OUT_OF_ORDER, answered CF_NO_RECOVER ones
+   * NORMAL_CLEARING, the other answered ones detach (media stopped) until a
+   * login with the sessid re-attaches them or detach-timeout-sec ends them
+   * (RECOVERY_ON_TIMER_EXPIRE, drop_detached). `clientAddress` is the
+   * socket's `ip:port` (the event's verto_client_address).
+   */
+  detachSession(sessid: string, clientAddress?: string): void;
   invite(req: VertoInviteRequest): VertoCallResult;
   /** Client `verto.answer` for a call FreeSWITCH offered to it (inbound). */
   answer(sessid: string, callId: string, sdp: string): VertoCallResult;

@@ -25,7 +25,7 @@ function firstAudioCodec(offer: string): { pt: string; rtpmap: string } {
   return { pt, rtpmap: map?.[1] ?? 'PCMU/8000' };
 }
 
-function mediaBlock(ip: string, mport: number, proto: string, pt: string, rtpmap: string, setup: string, endOfCandidates: boolean): string {
+function mediaBlock(ip: string, mport: number, proto: string, pt: string, rtpmap: string, setup: string, endOfCandidates: boolean, rtcpCandidate = false): string {
   const ssrc = String(randomBytes(4).readUInt32BE(0));
   const msid = token(32);
   return [
@@ -41,7 +41,10 @@ function mediaBlock(ip: string, mport: number, proto: string, pt: string, rtpmap
     `a=rtcp:${mport} IN IP4 ${ip}`,
     `a=ice-ufrag:${token(16)}`,
     `a=ice-pwd:${token(24)}`,
-    `a=candidate:${String(randomBytes(4).readUInt32BE(0))} 1 udp 2130706431 ${ip} ${mport} typ host generation 0`,
+    ...((foundation: string) => [
+      `a=candidate:${foundation} 1 udp 2130706431 ${ip} ${mport} typ host generation 0`,
+      ...(rtcpCandidate ? [`a=candidate:${foundation} 2 udp 2130706430 ${ip} ${mport} typ host generation 0`] : []),
+    ])(String(randomBytes(4).readUInt32BE(0))),
     ...(endOfCandidates ? ['a=end-of-candidates'] : []),
     `a=ssrc:${ssrc} cname:${token(16)}`,
     `a=ssrc:${ssrc} msid:${msid} a0`,
@@ -64,6 +67,20 @@ export function fsAnswerSdp(offer: string, ip = '127.0.0.1'): string {
 /** FreeSWITCH's offer toward a Verto client for a call from a PCMU-only SIP leg (verto-13: RTP/SAVPF 0, no end-of-candidates). */
 export function fsOfferSdp(ip = '127.0.0.1'): string {
   return `${header(ip)}\r\n${mediaBlock(ip, nextPort(), 'RTP/SAVPF', '0', 'PCMU/8000', 'actpass', false)}\r\n`;
+}
+
+/**
+ * FreeSWITCH's offer in a server `verto.attach` (mod_verto.c tech_reattach:
+ * switch_core_media_gen_local_sdp(SDP_OFFER) with CF_REINVITE|CF_RECOVERING
+ * set): the codec and profile already negotiated with the client's SDP
+ * (`remote`, switch_r_sdp), fresh ICE credentials and fingerprint,
+ * a=setup:actpass, host candidates for components 1 and 2 and
+ * a=end-of-candidates (real verto-07: `UDP/TLS/RTP/SAVPF 96`, OPUS/48000/2).
+ */
+export function fsReofferSdp(remote: string, ip = '127.0.0.1'): string {
+  const { pt, rtpmap } = /^m=audio /m.test(remote) ? firstAudioCodec(remote) : { pt: '96', rtpmap: 'OPUS/48000/2' };
+  const proto = /^m=audio \d+ (\S+)/m.exec(remote)?.[1] ?? 'UDP/TLS/RTP/SAVPF';
+  return `${header(ip)}\r\n${mediaBlock(ip, nextPort(), proto, pt, rtpmap, 'actpass', true, true)}\r\n`;
 }
 
 /** A trunk's plain RTP answer (what sipp sends). */

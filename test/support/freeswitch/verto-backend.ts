@@ -46,6 +46,14 @@ function callOf(model: FreeSwitchModel, sessid: string, callId: string): Channel
   return ch !== undefined && ch.kind === 'verto' && ch.sessid === sessid && !ch.hungUp ? ch : undefined;
 }
 
+/**
+ * A socket logged in with `sessid` (mod_verto.c attach_jsock, then
+ * attach_calls on the socket's first loop after authentication): every call
+ * of this sessid that is still detached gets a `verto.attach` with a fresh
+ * FreeSWITCH offer (tech_reattach: detach_time cleared, new local SDP) and is
+ * no longer subject to the detach timeout; their uuids go into
+ * verto.clientReady. A call is never re-attached to another sessid.
+ */
 export function attachSession(model: FreeSwitchModel, sessid: string, user: string, sink: VertoCallSink): readonly string[] {
   const existing = model.sessions.get(sessid);
   const session: VertoSession = { sessid, user, jsockUuid: existing?.jsockUuid ?? sessid, sink };
@@ -54,16 +62,18 @@ export function attachSession(model: FreeSwitchModel, sessid: string, user: stri
   for (const ch of model.channels()) {
     if (ch.kind === 'verto' && ch.sessid === sessid && ch.detached && !ch.hungUp) {
       ch.detached = false;
-      ch.clearTimers();
       const remote = ch.other?.channel;
+      // set_call_params: caller/callee ids, display_direction, then every verto_h_* variable
+      const headers = Object.fromEntries([...ch.variables].filter(([k]) => k.toLowerCase().startsWith('verto_h_')));
       sink.attach(ch.uuid, {
         variables: model.channelDataVariables(),
-        sdp: model.offerSdp(),
+        sdp: model.reofferSdpFor(ch.getVar('switch_r_sdp') ?? ''),
         caller_id_name: ch.profile.callerIdName,
         caller_id_number: ch.profile.callerIdNumber,
         callee_id_name: remote?.profile.calleeIdName ?? ch.profile.calleeIdName,
         callee_id_number: remote?.profile.calleeIdNumber ?? ch.profile.calleeIdNumber,
         display_direction: ch.direction === 'inbound' ? 'inbound' : 'outbound',
+        ...headers,
       });
       reattached.push(ch.uuid);
     }
@@ -71,22 +81,58 @@ export function attachSession(model: FreeSwitchModel, sessid: string, user: stri
   return reattached;
 }
 
-export function detachSession(model: FreeSwitchModel, sessid: string): void {
+/**
+ * The socket of `sessid` is gone. mod_verto.c, client_thread() after
+ * client_run(): detach_jsock() (the sessid no longer has a socket, so
+ * verto_on_hangup finds none: no verto.bye, no verto_hangup_disposition),
+ * then detach_calls() over the verto legs of the sessid, both directions
+ * (verto__invite_func and verto_outgoing_channel legs alike: verto_on_init
+ * tracks both):
+ *  - not CF_ANSWERED (ringing, early media): hung up DESTINATION_OUT_OF_ORDER;
+ *  - CF_NO_RECOVER (only ever set by verto__invite_func, for a client invite
+ *    with dialogParams.recoverCall false; never on a call FreeSWITCH offered
+ *    the client): hung up NORMAL_CLEARING;
+ *  - otherwise media stopped and detach_time set: the leg and its bridge
+ *    stay up (ESL shows nothing but the CUSTOM event below, real verto-07/08).
+ * A hung-up leg ends its bridge as any hangup does: the SIP partner gets
+ * NORMAL_CLEARING with last_bridge_hangup_cause set to the leg's cause
+ * (switch_ivr_bridge.c audio_bridge_on_exchange_media; real verto-08).
+ * Then CUSTOM verto::client_disconnect (verto_profile_name,
+ * verto_client_address, verto_login). The punt of an older socket
+ * (attach_jsock) runs the same detach_calls on it.
+ *
+ * drop_detached(), run about once a second by mod_verto_runtime, hangs up
+ * a call detached for more than detach-timeout-sec with
+ * RECOVERY_ON_TIMER_EXPIRE when no socket holds its sessid (real verto-08),
+ * or BEARERCAPABILITY_NOTAUTH when the socket holding it has expired auth
+ * (not modelled: the simulator has no auth expiry).
+ */
+export function detachSession(model: FreeSwitchModel, sessid: string, clientAddress?: string): void {
   const session = model.sessions.get(sessid);
   if (session === undefined) return;
   session.sink = undefined;
-  model.fireCustom('verto::client_disconnect', [['verto_profile_name', model.options.vertoProfile ?? 'default-v4'], ['verto_login', session.user]]);
   for (const ch of model.channels()) {
     if (ch.kind !== 'verto' || ch.sessid !== sessid || ch.hungUp) continue;
-    if (ch.answered) {
-      ch.detached = true;
-      model.schedule(model.options.detachTimeoutMs ?? 120_000, () => {
-        if (ch.detached && !ch.hungUp) model.hangupChannel(ch, 'RECOVERY_ON_TIMER_EXPIRE');
-      }, ch);
-    } else {
-      model.hangupChannel(ch, 'DESTINATION_OUT_OF_ORDER');
-    }
+    if (!ch.answered) model.hangupChannel(ch, 'DESTINATION_OUT_OF_ORDER');
+    else if (ch.noRecover) model.hangupChannel(ch, 'NORMAL_CLEARING');
+    else detachCall(model, ch);
   }
+  model.fireCustom('verto::client_disconnect', [
+    ['verto_profile_name', model.options.vertoProfile ?? 'default-v4'],
+    ['verto_client_address', clientAddress ?? `${model.identity.ipv4}:0`],
+    ['verto_login', session.user],
+  ]);
+}
+
+/** detach_calls for one answered, recoverable leg: detach_time = now; drop_detached ends it after detach-timeout-sec. */
+function detachCall(model: FreeSwitchModel, ch: Channel): void {
+  ch.detached = true;
+  const detach = ++ch.detachCount;
+  model.schedule(model.options.detachTimeoutMs ?? 120_000, () => {
+    if (!ch.detached || ch.hungUp || ch.detachCount !== detach) return;
+    if (sessionOf(model, ch)?.sink !== undefined) return; // a socket holds the sessid (auth expiry not modelled)
+    model.hangupChannel(ch, 'RECOVERY_ON_TIMER_EXPIRE');
+  }, ch);
 }
 
 function vertoProfile(model: FreeSwitchModel, req: VertoInviteRequest, name: string): CallerProfile {
@@ -132,6 +178,7 @@ export function invite(model: FreeSwitchModel, req: VertoInviteRequest): VertoCa
   ch.setVar('verto_remote_caller_id_name', 'Outbound Call');
   ch.setVar('verto_remote_caller_id_number', req.destinationNumber);
   ch.setVar('switch_r_sdp', req.sdp);
+  ch.noRecover = req.noRecover === true;
   offered.set(ch, req.sdp);
   model.setRunning(ch, 'CS_INIT');
   ch.stateNumber = 2;
@@ -202,14 +249,37 @@ export function notifyDisplay(model: FreeSwitchModel, v: Channel, other: Channel
   });
 }
 
-/** A verto leg is hanging up: unless the client asked for it, the client gets `verto.bye`. */
-export function notifyHangup(model: FreeSwitchModel, ch: Channel, cause: string): void {
+/**
+ * switch_channel_hangup on a verto leg. FreeSWITCH runs the endpoint's
+ * on_hangup (verto_on_hangup) later, in the channel's own thread: here one
+ * timer turn later, at the latest just before HANGUP_COMPLETE.
+ */
+export function notifyHangup(model: FreeSwitchModel, ch: Channel, _cause: string): void {
+  model.schedule(0, () => onHangupState(model, ch));
+}
+
+/**
+ * mod_verto.c verto_on_hangup, once per leg: unless the client hung the call
+ * up itself (verto.bye: remote_hangup_cause, verto_hangup_disposition
+ * recv_bye), the socket that holds the leg's sessid at that moment
+ * (get_jsock) gets `verto.bye {callID, causeCode, cause}` and the leg gets
+ * verto_hangup_disposition=send_bye (so it is in HANGUP_COMPLETE, not in
+ * CHANNEL_HANGUP: real verto-05/10/13). When no socket holds the sessid (the
+ * socket was lost: detach_calls' hangups, a detached leg killed or timed
+ * out) neither happens: no verto.bye and no verto_hangup_disposition (real
+ * ctl-08, verto-08). After a punt the sessid already belongs to the new
+ * socket (attach_jsock inserts it before the hung-up legs reach
+ * verto_on_hangup), which then gets the verto.bye.
+ */
+export function onHangupState(model: FreeSwitchModel, ch: Channel): void {
+  if (ch.vertoHangupDone) return;
+  ch.vertoHangupDone = true;
   if (ch.getVar('verto_hangup_disposition') === 'recv_bye') return;
-  ch.setVar('verto_hangup_disposition', 'send_bye');
   const sink = sessionOf(model, ch)?.sink;
-  if (sink === undefined || ch.detached) return;
-  const code = causeCode(cause) ?? 16;
-  model.schedule(0, () => sink.bye(ch.uuid, cause, code));
+  if (sink === undefined) return;
+  ch.setVar('verto_hangup_disposition', 'send_bye');
+  const cause = ch.hangupCause ?? 'NORMAL_CLEARING';
+  sink.bye(ch.uuid, cause, causeCode(cause) ?? 16);
 }
 
 export function answer(model: FreeSwitchModel, sessid: string, callId: string, sdp: string): VertoCallResult {
@@ -271,10 +341,21 @@ export function modify(model: FreeSwitchModel, sessid: string, callId: string, a
   return { ok: true, fields: { holdState: ch.held ? 'held' : 'active' } };
 }
 
-export function reattach(model: FreeSwitchModel, sessid: string, callId: string, sdp: string): VertoCallResult {
-  const ch = callOf(model, sessid, callId);
-  if (ch === undefined) return { ok: false, message: 'CALL DOES NOT EXIST' };
-  ch.detached = false;
+/**
+ * Client `verto.attach` (mod_verto.c verto__attach_func): the call is found
+ * by uuid alone (any socket may attach any call); one never answered is hung
+ * up DESTINATION_OUT_OF_ORDER. The answer SDP becomes switch_r_sdp. (SDP
+ * negotiation and RTP failures, CODEC NEGOTIATION ERROR / MEDIA ERROR with a
+ * BEARERCAPABILITY_NOTAVAIL hangup, are not modelled.)
+ */
+export function reattach(model: FreeSwitchModel, _sessid: string, callId: string, sdp: string): VertoCallResult {
+  const ch = model.channel(callId);
+  if (ch === undefined || ch.kind !== 'verto' || ch.hungUp) return { ok: false, message: 'CALL DOES NOT EXIST' };
+  if (!ch.answered) {
+    model.hangupChannel(ch, 'DESTINATION_OUT_OF_ORDER');
+    return { ok: false, message: 'Cannot attach to a call that has not been answered.' };
+  }
+  // detach_time is left alone: tech_reattach cleared it when the sessid logged in again
   ch.setVar('switch_r_sdp', sdp);
   return { ok: true };
 }

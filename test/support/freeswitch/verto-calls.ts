@@ -59,6 +59,9 @@ export function invite(ctx: CallContext, params: Json | undefined): HandlerResul
     ...(callerIdNumber !== undefined ? { callerIdNumber } : {}),
     dialogVariables: variablesOf(objectField(dialog, 'userVariables')),
     socketVariables: { ...ctx.user.variables, ...ctx.loginVariables },
+    // verto__invite_func: `(vobj = cJSON_GetObjectItem(dialog, "recoverCall")) && vobj->type == cJSON_False`
+    // sets CF_NO_RECOVER; true, a string "false", 0 or no key leave the call recoverable.
+    noRecover: field(dialog, 'recoverCall') === false,
   });
   if (!r.ok) {
     const cause = r.cause !== undefined && r.causeCode !== undefined ? { name: r.cause, code: r.causeCode } : INVALID_MSG;

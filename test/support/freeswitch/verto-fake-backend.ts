@@ -11,6 +11,8 @@ export interface FakeCall {
   held: boolean;
   bridged: boolean;
   detached: boolean;
+  /** The client's verto.invite had dialogParams.recoverCall false (CF_NO_RECOVER). */
+  readonly noRecover: boolean;
   readonly inbound: boolean;
   readonly offer: string;
 }
@@ -46,12 +48,13 @@ export class FakeVertoBackend implements VertoBackend {
     return back;
   }
 
+  /** mod_verto detach_calls: unanswered and recoverCall-false calls end, the other answered ones detach. */
   detachSession(sessid: string): void {
     this.log.push(`detach ${sessid}`);
     this.sinks.delete(sessid);
     for (const c of [...this.calls.values()]) {
       if (c.sessid !== sessid) continue;
-      if (c.answered) c.detached = true;
+      if (c.answered && !c.noRecover) c.detached = true;
       else this.calls.delete(c.callId);
     }
   }
@@ -59,7 +62,7 @@ export class FakeVertoBackend implements VertoBackend {
   invite(req: VertoInviteRequest): VertoCallResult {
     if (this.calls.has(req.callId)) return { ok: false, message: 'Cannot create channel', cause: 'INVALID_MSG_UNSPECIFIED', causeCode: 95 };
     this.invites.push(req);
-    const call: FakeCall = { callId: req.callId, sessid: req.sessid, answered: false, held: false, bridged: false, detached: false, inbound: false, offer: req.sdp };
+    const call: FakeCall = { callId: req.callId, sessid: req.sessid, answered: false, held: false, bridged: false, detached: false, noRecover: req.noRecover === true, inbound: false, offer: req.sdp };
     this.calls.set(req.callId, call);
     const sink = this.sinks.get(req.sessid);
     if (sink !== undefined) this.onInvite(req, sink, call);
@@ -69,7 +72,7 @@ export class FakeVertoBackend implements VertoBackend {
   /** FreeSWITCH calls the client (inbound): server verto.invite. */
   offer(sessid: string, callId: string, params: Readonly<Record<string, unknown>>): void {
     const sdp = typeof params['sdp'] === 'string' ? params['sdp'] : '';
-    this.calls.set(callId, { callId, sessid, answered: false, held: false, bridged: false, detached: false, inbound: true, offer: sdp });
+    this.calls.set(callId, { callId, sessid, answered: false, held: false, bridged: false, detached: false, noRecover: false, inbound: true, offer: sdp });
     this.sinks.get(sessid)?.invite(callId, params);
   }
 

@@ -29,10 +29,19 @@ export function asObject(v: Json | undefined): JsonObject | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** cJSON_GetObjectItem on an object (any type), undefined if absent or `o` is not an object. */
+/**
+ * cJSON_GetObjectItem on an object (any type), undefined if absent or `o` is
+ * not an object. FreeSWITCH's cJSON (src/cJSON.c `cJSON_GetObjectItem` ->
+ * `get_object_item(object, name, false)`) compares keys case-insensitively
+ * and returns the first match in key order; so does this (JSON.parse has
+ * already kept only the last of two identical keys).
+ */
 export function field(o: Json | undefined, key: string): Json | undefined {
   const obj = asObject(o);
-  return obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+  if (obj === undefined) return undefined;
+  const lower = key.toLowerCase();
+  const k = Object.keys(obj).find((name) => name.toLowerCase() === lower);
+  return k === undefined ? undefined : obj[k];
 }
 
 /** cJSON_GetObjectCstr: the value only if it is a string. */

@@ -53,8 +53,10 @@ export class VertoServer {
       eventFlushMs: options.eventFlushMs ?? 50,
       lastDisplay: new Map(),
     };
-    wss.on('connection', (ws) => {
+    wss.on('connection', (ws, req) => {
+      const remoteAddress = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
       const session = new VertoSession(host, {
+        remoteAddress,
         send: (text) => {
           if (ws.readyState !== ws.OPEN) return;
           options.onFrame?.('sent', text);

@@ -32,6 +32,8 @@ export interface SessionHost {
 export interface SessionSocket {
   send(text: string): void;
   close(code: number): void;
+  /** The client's `ip:port` (mod_verto's jsock->name), when known. */
+  readonly remoteAddress?: string;
 }
 
 type Handler = (params: Json | undefined) => HandlerResult;
@@ -100,7 +102,12 @@ export class VertoSession implements VertoCallSink {
     if (reply !== undefined) this.#socket.send(reply);
   }
 
-  /** The socket is gone (client close, TCP loss, or our own close). */
+  /**
+   * The socket is gone (client close frame, TCP loss, or our own close):
+   * mod_verto.c client_thread() after client_run() ends: detach_jsock, then
+   * detach_calls (the backend decides per call: hang up or detach), queued
+   * events dropped (jsock_flush).
+   */
   onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -109,17 +116,26 @@ export class VertoSession implements VertoCallSink {
     const sessid = this.#sessid;
     if (sessid !== undefined && this.#host.sessions.get(sessid) === this) {
       this.#host.sessions.delete(sessid);
-      this.#host.backend.detachSession(sessid);
+      this.#host.backend.detachSession(sessid, this.#socket.remoteAddress);
     }
   }
 
-  /** Another socket of the same user logged in with our session id. */
+  /**
+   * Another socket of the same user logged in with our session id
+   * (mod_verto.c attach_jsock): `verto.punt {}` to us, detach_calls on our
+   * calls (the same per-call rule as a socket loss), and we are closed
+   * (jp->drop: close frame 1000, real verto-09). The new socket then gets
+   * the re-attach of the detached calls. Not modelled: when the punted
+   * socket's thread ends FreeSWITCH runs detach_calls for the sessid once
+   * more, which can mark a call the new socket just re-attached as
+   * detached again.
+   */
   punt(): void {
     const sessid = this.#sessid;
     this.#socket.send(requestText(this.#host.nextRequestId(), 'verto.punt', []));
     if (sessid !== undefined && this.#host.sessions.get(sessid) === this) {
       this.#host.sessions.delete(sessid);
-      this.#host.backend.detachSession(sessid);
+      this.#host.backend.detachSession(sessid, this.#socket.remoteAddress);
     }
     this.#closed = true;
     this.#clearTimers();

@@ -694,6 +694,7 @@ export class CallManager {
           originateDisposition: h('variable_originate_disposition'),
           lastBridgeProtoSpecificCause: h('variable_last_bridge_proto_specific_hangup_cause'),
           sipTermStatus: h('variable_sip_term_status'),
+          vertoHangupDisposition: h('variable_verto_hangup_disposition'),
         });
         break;
       default:

@@ -73,6 +73,21 @@ export interface HangupFacts {
   /** e.g. "sip:480" */
   readonly lastBridgeProtoSpecificCause?: string | undefined;
   readonly sipTermStatus?: string | undefined;
+  /** mod_verto's verto_hangup_disposition: send_bye / recv_bye; absent when the Verto socket was gone. */
+  readonly vertoHangupDisposition?: string | undefined;
+}
+
+/**
+ * The Verto leg was hung up by mod_verto because its socket closed
+ * (detach_calls, recoverCall false): NORMAL_CLEARING, no
+ * verto_hangup_disposition (verto_on_hangup found no socket), and no
+ * last_bridge_hangup_cause (the leg hung up first, before its trunk leg;
+ * real capture ctl-08). A far-end BYE carries send_bye and the bridge's
+ * cause (verto-05); the edge's own verto.bye carries recv_bye. ESL can
+ * report this before the edge notices its socket closed.
+ */
+export function lostWithVertoSocket(facts: Omit<HangupFacts, 'answered'>): boolean {
+  return facts.hangupCause === 'NORMAL_CLEARING' && facts.vertoHangupDisposition === undefined && facts.lastBridgeHangupCause === undefined;
 }
 
 function sipStatusOf(facts: HangupFacts): number | undefined {

@@ -10,7 +10,7 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
-import { outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
+import { lostWithVertoSocket, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
@@ -284,6 +284,11 @@ export class OutboundCall {
   /** ESL CHANNEL_HANGUP_COMPLETE of the Verto leg: the source of truth. */
   onHangupComplete(facts: Omit<HangupFacts, 'answered'>): void {
     if (this.#state === 'ended') return;
+    if (this.#state === 'answered' && lostWithVertoSocket(facts)) {
+      this.log.warn('FreeSWITCH hung the Verto leg up as its socket closed; the media is gone');
+      this.#finish(VERTO_LOST_OUTCOME, true);
+      return;
+    }
     this.#hangupFacts = { ...facts, answered: this.#farEndAnswered };
     this.#finish(outcomeOf(this.#hangupFacts), true);
   }

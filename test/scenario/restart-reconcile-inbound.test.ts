@@ -3,11 +3,13 @@ import { OutboundFixture, content } from '../support/outbound-fixture.ts';
 import { WeriftCallee } from '../support/matrix-caller.ts';
 import { pollUntil, waitUntil } from '../support/wait.ts';
 
-// Nothing is lost silently, inbound too: an edge that crashes while a trunk
-// call rings or talks in Matrix leaves the Verto leg in FreeSWITCH. The next
-// edge finds it over ESL, hangs it up (on the wire), and ends the call in
-// the room it rang, as the same party (the Matrix facts were written on the
-// channel with uuid_setvar when the room rang).
+// The second source: an edge that crashes during an answered inbound call
+// AND loses its state store (a new volume) still ends the call. FreeSWITCH
+// keeps the Verto leg it offered detached (such legs are always
+// recoverable), the next edge finds it over ESL, hangs it up (on the wire),
+// and ends the call in the room it rang, as the same party: the Matrix
+// facts were written on the channel with uuid_setvar when the room rang.
+// (With the store, crash-restart.test.ts.)
 
 const DID = '+49301234561';
 let f: OutboundFixture;
@@ -25,7 +27,7 @@ afterAll(async () => {
   await f?.stop();
 });
 
-describe('restart after a crash during an answered inbound call', () => {
+describe('restart after a crash during an answered inbound call, the state store lost', () => {
   it('hangs up the orphaned Verto leg and ends the call in the room it rang', async () => {
     const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345678', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
     const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId);
@@ -43,7 +45,7 @@ describe('restart after a crash during an answered inbound call', () => {
     await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
 
     const eslMark = f.tap.sent.length;
-    await f.crashAndRestartEdge();
+    await f.crashAndRestartEdge({ loseState: true });
 
     await waitUntil(f.tap, () => f.tap.sent.slice(eslMark).join('').includes(`uuid_kill ${vertoLeg}`), 'uuid_kill of the orphan', 10_000);
     await pollUntil(() => f.fs.model.channels().length === 0, 'no channel left', 5_000);

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 // One running edge between the simulators, a DM room between Alice and the
 // edge, and the helpers the call scenarios share.
 import { expect } from 'vitest';
@@ -59,10 +62,12 @@ export class OutboundFixture {
   }
 
   /** Kill the edge with SIGKILL (a crash: nothing is cleaned up), then start a new one (and wait until it is ready, unless told not to). */
-  async crashAndRestartEdge(opts: { waitReady?: boolean } = {}): Promise<void> {
+  async crashAndRestartEdge(opts: { waitReady?: boolean; loseState?: boolean } = {}): Promise<void> {
     this.edge.child.kill('SIGKILL');
     await waitUntil(this.edge, () => this.edge.exitCode !== undefined, 'edge killed', 5_000);
     await this.edge.stop();
+    // The state directory lost with the crash (a new volume): the edge has only FreeSWITCH's channel variables to go by.
+    if (opts.loseState === true) this.#config = { ...this.#config, state: { dir: mkdtempSync(join(tmpdir(), 'mse-state-')) } };
     await this.#startEdge(`${this.#name}-${++this.#restarts}`, opts.waitReady ?? true);
   }
 

@@ -153,6 +153,27 @@ describe('outbound call', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('tells a Verto leg FreeSWITCH hung up with its socket (ctl-08) from a far-end BYE (verto-05), whichever ESL reports first', async () => {
+    const lost = harness();
+    lost.call.start();
+    lost.call.onCandidates([{ candidate: '' }]);
+    lost.call.onAnswer(FS_ANSWER);
+    lost.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+    await vi.runOnlyPendingTimersAsync();
+    expect(lost.ended[0]).toMatchObject({ cause: 'NETWORK_OUT_OF_ORDER', reason: 'ice_timeout' });
+    expect(lost.sent.find((s) => s.type === 'm.call.hangup')?.content).toMatchObject({ reason: 'ice_timeout', party_id: lost.call.partyId });
+    expect(lost.notices).toEqual([expect.stringMatching(/connection to the phone system was lost/)]);
+
+    const bye = harness();
+    bye.call.start();
+    bye.call.onCandidates([{ candidate: '' }]);
+    bye.call.onAnswer(FS_ANSWER);
+    bye.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING', vertoHangupDisposition: 'send_bye', lastBridgeHangupCause: 'NORMAL_CLEARING', lastBridgeProtoSpecificCause: 'sip:200' });
+    await vi.runOnlyPendingTimersAsync();
+    expect(bye.ended[0]).toMatchObject({ cause: 'NORMAL_CLEARING', reason: 'user_hangup' });
+    expect(bye.notices).toEqual([]);
+  });
+
   it('falls back to the verto.bye cause when ESL says nothing in time', () => {
     const h = harness();
     h.call.start();

@@ -58,7 +58,15 @@ export class Edge {
     });
     this.outbox = new MatrixOutbox({ put: (send) => this.matrix.put(send), store: this.store, logger: log });
     this.calls = new CallManager(config, { matrix: this.matrix, verto: this.verto, esl: this.esl, store: this.store, outbox: this.outbox }, log);
-    this.metrics = new Metrics(() => this.calls.stats(), () => this.states(), () => this.matrix.timelineStats());
+    this.metrics = new Metrics(
+      () => this.calls.stats(),
+      () => this.states(),
+      () => this.matrix.timelineStats(),
+      () => {
+        const o = this.outbox.stats;
+        return { storedCalls: this.calls.storedCalls(), outboxPending: o.pending, outboxRefused: o.refused, outboxRetries: o.retries };
+      },
+    );
     this.calls.onMilestone((m) => this.metrics.milestone(m));
     this.#http = config.http.enabled ? new HttpServer({ ready: () => this.ready() }, this.metrics, log) : undefined;
     const report = (peer: Peer) => (state: ConnectionState, reason: string | undefined) => {

@@ -253,6 +253,11 @@ export class CallManager {
     }
   }
 
+  /** Calls the state store keeps (this run's live calls, and the previous run's until they are ended). */
+  storedCalls(): number {
+    return this.#store.calls().length;
+  }
+
   /** SIGTERM: admit no new call from now on (refused with a notice); live calls go on. */
   drain(): void {
     this.#draining = true;

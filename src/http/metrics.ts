@@ -36,6 +36,14 @@ function readTotal(registry: Registry, name: string, help: string, read: () => n
   new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
 }
 
+/** What the state store and the Matrix outbox hold. */
+export interface DurableCounts {
+  readonly storedCalls: number;
+  readonly outboxPending: number;
+  readonly outboxRefused: number;
+  readonly outboxRetries: number;
+}
+
 /**
  * Prometheus metrics, on a registry of this edge's own (no global state).
  * Every name starts with mse_; the process metrics (CPU, memory, event-loop
@@ -48,7 +56,12 @@ export class Metrics {
   readonly reconnects: Counter<'peer'>;
   readonly #setupLatency: SetupLatency;
 
-  constructor(calls: () => CallCounts, peers: () => Record<string, string>, timelines: () => TimelineCounts = () => ({ retained: 0, dropped: 0, encrypted: 0, gaps: 0 })) {
+  constructor(
+    calls: () => CallCounts,
+    peers: () => Record<string, string>,
+    timelines: () => TimelineCounts = () => ({ retained: 0, dropped: 0, encrypted: 0, gaps: 0 }),
+    durable: () => DurableCounts = () => ({ storedCalls: 0, outboxPending: 0, outboxRefused: 0, outboxRetries: 0 }),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'mse_process_' });
     new Gauge({
       name: 'mse_calls_live',
@@ -99,6 +112,13 @@ export class Metrics {
     readGauge(this.registry, 'mse_process_active_timers', 'Timers pending in the process (process.getActiveResourcesInfo())', () =>
       process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
     );
+    readGauge(this.registry, 'mse_process_active_sockets', 'Sockets open in the process (process.getActiveResourcesInfo(): TCP, pipes)', () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPWrap' || r === 'PipeWrap' || r === 'TLSWrap').length,
+    );
+    readGauge(this.registry, 'mse_state_calls', 'Live calls kept in the state store (0 when no call is in progress)', () => durable().storedCalls);
+    readGauge(this.registry, 'mse_matrix_outbox_pending', 'Matrix sends kept until the homeserver acknowledges them', () => durable().outboxPending);
+    readTotal(this.registry, 'mse_matrix_outbox_refused_total', 'Matrix sends the homeserver refused for good (dropped)', () => durable().outboxRefused);
+    readTotal(this.registry, 'mse_matrix_outbox_retries_total', 'Matrix sends tried again with the same transaction id', () => durable().outboxRetries);
     readGauge(this.registry, 'mse_matrix_timeline_events', `Room events the Matrix client holds in memory (live timelines, trimmed once a room holds more than ${TIMELINE_KEEP_EVENTS})`, () => timelines().retained);
     readTotal(this.registry, 'mse_matrix_timeline_events_dropped_total', 'Room events dropped from memory after they were handled', () => timelines().dropped);
     readTotal(this.registry, 'mse_matrix_encrypted_events_total', 'Encrypted room events the edge could not read (it has no end-to-end encryption; each room is told once)', () => timelines().encrypted);

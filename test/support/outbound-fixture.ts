@@ -201,6 +201,11 @@ export class OutboundFixture {
       throw new Error(`${err.message}: ${JSON.stringify(Object.fromEntries(held))}`);
     });
     await pollUntil(() => this.fs.model.channels().length === 0, 'no FreeSWITCH channel', 8_000);
+    // nothing kept for a call that is over: no stored call, no Matrix send waiting
+    await pollUntil(async () => {
+      const text = await this.metrics();
+      return /^mse_state_calls 0$/m.test(text) && /^mse_matrix_outbox_pending 0$/m.test(text);
+    }, 'no stored call and no pending Matrix send', 8_000);
   }
 
   async stop(): Promise<void> {

@@ -120,7 +120,8 @@ export function outcomeOf(facts: HangupFacts): CallOutcome {
       }
     }
   }
-  const row = CAUSE_TABLE[cause] ?? GENERIC;
+  // Own keys only: a peer's cause "__proto__" or "constructor" is no row.
+  const row = (Object.hasOwn(CAUSE_TABLE, cause) ? CAUSE_TABLE[cause] : undefined) ?? GENERIC;
   const sipStatus = facts.answered ? undefined : sipStatusOf(facts);
   // An unanswered call that "cleared normally" never reached anyone.
   if (!facts.answered && cause === 'NORMAL_CLEARING') {

@@ -17,11 +17,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** A key as written in a path: quoted when it is empty or holds a space or control character (the message stays one line per problem). */
+function keyText(key: PropertyKey): string {
+  const text = String(key);
+  return /^[^\s\p{C}]+$/u.test(text) ? text : JSON.stringify(text);
+}
+
 function joinPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
+    else out += out === '' ? keyText(key) : `.${keyText(key)}`;
   }
   return out === '' ? '(top level)' : out;
 }

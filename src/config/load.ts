@@ -138,6 +138,12 @@ export function parseConfig(document: unknown, env: Environment = process.env, b
   };
 }
 
+/** The first line of a YAML error, its control characters (the file's own, quoted) escaped: one problem stays one line. */
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? '';
+  return `invalid YAML: ${first.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
+}
+
 /** Parse YAML text. Syntax errors name the line. */
 export function parseConfigText(text: string, env: Environment = process.env, baseDir: string = process.cwd()): EdgeConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -145,11 +151,18 @@ export function parseConfigText(text: string, env: Environment = process.env, ba
     throw new ConfigError(
       doc.errors.map((e) => {
         const line = e.linePos?.[0];
-        return { path: line ? `(line ${line.line}, column ${line.col})` : '(file)', message: `invalid YAML: ${e.message.split('\n')[0] ?? e.code}` };
+        return { path: line ? `(line ${line.line}, column ${line.col})` : '(file)', message: yamlMessage(e.message) };
       }),
     );
   }
-  return parseConfig(doc.toJS({ maxAliasCount: 50 }) as unknown, env, baseDir);
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    // yaml reports an alias without its anchor, or too many aliases, only here (as a ReferenceError).
+    throw new ConfigError([{ path: '(file)', message: yamlMessage((err as Error).message) }]);
+  }
+  return parseConfig(document, env, baseDir);
 }
 
 export function loadConfigFile(path: string, env: Environment = process.env): EdgeConfig {

@@ -8,7 +8,7 @@ import { Reconnector } from '../net/reconnector.ts';
 import { TimeoutError } from '../net/deadline.ts';
 import { assertSingleLine, eslApiCommand } from './grammar.ts';
 import type { ApiCommand } from './commands.ts';
-import { parseEslEvent, SUBSCRIBED_EVENTS, UNSUBSCRIBED_EVENTS, type EslEvent } from './events.ts';
+import { parseFrameEvent, SUBSCRIBED_EVENTS, UNSUBSCRIBED_EVENTS, type EslEvent } from './events.ts';
 
 export interface EslClientOptions {
   readonly host: string;
@@ -285,11 +285,9 @@ export class EslClient {
 
   #onRawEvent(conn: Connection, raw: unknown, headers: unknown): void {
     if (conn !== this.#conn) return;
-    const contentType =
-      typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>)['Content-Type'] : undefined;
-    if (typeof contentType !== 'string' || !contentType.startsWith('text/event-')) return;
     try {
-      const event = parseEslEvent(raw as ModeslEvent);
+      const event = parseFrameEvent(raw, headers);
+      if (event === undefined) return;
       if (event.name === 'BACKGROUND_JOB') this.#onBackgroundJob(event);
       this.#events.emit(event);
     } catch (err) {

@@ -1,5 +1,3 @@
-import type { Event as ModeslEvent } from 'modesl';
-
 /** A FreeSWITCH event as the edge sees it: validated, headers as plain strings. */
 export interface EslEvent {
   readonly name: string;
@@ -20,22 +18,39 @@ export class EslEventError extends Error {
 /**
  * Parse a modesl event (subscribed as `event json`, so values were not
  * URL-decoded). Array-valued headers are joined with "|" as FreeSWITCH's
- * plain format shows them. Throws EslEventError on a malformed event.
+ * plain format shows them. Throws EslEventError on a malformed event,
+ * whatever the value (modesl hands it over untyped).
  */
-export function parseEslEvent(raw: ModeslEvent): EslEvent {
-  if (!Array.isArray(raw.headers)) throw new EslEventError('event has no header list');
+export function parseEslEvent(raw: unknown): EslEvent {
+  if (typeof raw !== 'object' || raw === null) throw new EslEventError('event is not an object');
+  const { headers: list, body: rawBody } = raw as { readonly headers?: unknown; readonly body?: unknown };
+  if (!Array.isArray(list)) throw new EslEventError('event has no header list');
   const headers = new Map<string, string>();
-  for (const h of raw.headers) {
-    if (typeof h.name !== 'string' || h.name === '') throw new EslEventError('event header without a name');
-    if (typeof h.value === 'string') headers.set(h.name, h.value);
-    else if (typeof h.value === 'number' || typeof h.value === 'boolean') headers.set(h.name, String(h.value));
-    else if (Array.isArray(h.value) && h.value.every((x) => typeof x === 'string')) headers.set(h.name, h.value.join('|'));
-    else throw new EslEventError(`event header ${h.name} has a value of an unexpected type`);
+  for (const h of list as unknown[]) {
+    if (typeof h !== 'object' || h === null) throw new EslEventError('event header is not a name/value pair');
+    const { name, value } = h as { readonly name?: unknown; readonly value?: unknown };
+    if (typeof name !== 'string' || name === '') throw new EslEventError('event header without a name');
+    if (typeof value === 'string') headers.set(name, value);
+    else if (typeof value === 'number' || typeof value === 'boolean') headers.set(name, String(value));
+    else if (Array.isArray(value) && value.every((x) => typeof x === 'string')) headers.set(name, value.join('|'));
+    else throw new EslEventError(`event header ${name} has a value of an unexpected type`);
   }
   const name = headers.get('Event-Name');
   if (name === undefined || !/^[A-Z][A-Z0-9_]*$/.test(name)) throw new EslEventError('event without a valid Event-Name');
-  const body = typeof raw.body === 'string' && raw.body !== '' ? raw.body : undefined;
+  const body = typeof rawBody === 'string' && rawBody !== '' ? rawBody : undefined;
   return { name, uniqueId: headers.get('Unique-ID'), coreUuid: headers.get('Core-UUID'), headers, body };
+}
+
+/**
+ * What modesl emits for every frame (`esl::event::**`: the event and the
+ * frame's outer headers), as the edge reads it: undefined for a frame that
+ * is not an event (command replies, api responses, auth requests), else
+ * the parsed event. Throws EslEventError on a malformed event.
+ */
+export function parseFrameEvent(raw: unknown, frameHeaders: unknown): EslEvent | undefined {
+  const contentType = typeof frameHeaders === 'object' && frameHeaders !== null ? (frameHeaders as Record<string, unknown>)['Content-Type'] : undefined;
+  if (typeof contentType !== 'string' || !contentType.startsWith('text/event-')) return undefined;
+  return parseEslEvent(raw);
 }
 
 /**

@@ -29,8 +29,17 @@ const EVENT_NAME = /^[A-Z][A-Z0-9_]{1,40}$/;
 export const DTMF_MIN_DURATION_MS = 40;
 export const DTMF_MAX_DURATION_MS = 2000;
 
+/** A refused non-string as text: String() itself throws on some (an object without a prototype). */
+function shown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `(${typeof value})`;
+  }
+}
+
 function check<K extends string>(kind: K, value: unknown, re: RegExp, rule: string): EslToken<K> {
-  if (typeof value !== 'string') throw new EslArgumentError(kind, String(value), 'must be a string');
+  if (typeof value !== 'string') throw new EslArgumentError(kind, shown(value), 'must be a string');
   if (!re.test(value)) throw new EslArgumentError(kind, value, rule);
   return value as EslToken<K>;
 }
@@ -45,7 +54,7 @@ export const eslVariableName = (v: unknown): EslToken<'variable name'> =>
   check('variable name', v, VARIABLE_NAME, 'must be a letter or _ then letters, digits or _ (at most 64)');
 
 export const eslVariableValue = (v: unknown): EslToken<'variable value'> =>
-  check('variable value', v, VARIABLE_VALUE, 'must be at most 256 of letters, digits and + @ . _ : - / =');
+  check('variable value', v, VARIABLE_VALUE, 'must be at most 256 of letters, digits and + @ . _ : - / = !');
 
 export const eslHangupCause = (v: unknown): EslToken<'hangup cause'> =>
   check('hangup cause', v, CAUSE, 'must be a FreeSWITCH cause name such as NORMAL_CLEARING');
@@ -58,7 +67,7 @@ export const eslEventName = (v: unknown): EslToken<'event name'> =>
 
 export function eslDtmfDuration(v: unknown): EslToken<'dtmf duration'> {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < DTMF_MIN_DURATION_MS || v > DTMF_MAX_DURATION_MS) {
-    throw new EslArgumentError('dtmf duration', String(v), `must be a whole number of ms from ${DTMF_MIN_DURATION_MS} to ${DTMF_MAX_DURATION_MS}`);
+    throw new EslArgumentError('dtmf duration', shown(v), `must be a whole number of ms from ${DTMF_MIN_DURATION_MS} to ${DTMF_MAX_DURATION_MS}`);
   }
   return String(v) as EslToken<'dtmf duration'>;
 }

@@ -24,8 +24,8 @@ export function safeCallerName(displayName: string | undefined, fallback: string
     .replace(/[^A-Za-z0-9 ._-]/g, '')
     .replace(/\s+/g, ' ')
     .replace(/^[^A-Za-z0-9]+/, '')
-    .trim()
-    .slice(0, 40);
+    .slice(0, 40)
+    .trim();
   return cleaned === '' ? fallback : cleaned;
 }
 

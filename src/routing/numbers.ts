@@ -11,6 +11,8 @@ export type DestinationParse =
 
 /** What a user may type: digits, +, spaces, dots, dashes, parentheses, slashes; nothing else. */
 const TYPED = /^\+?[0-9 ().\-/]{2,32}$/;
+/** E.164: at most 15 digits (what freeswitch/dialplan/matrix-sip-edge.xml admits). */
+const E164 = /^\+[1-9][0-9]{1,14}$/;
 
 export interface NumberRules {
   readonly defaultCountry: CountryCode;
@@ -34,6 +36,8 @@ export function parseDestination(input: string, rules: NumberRules): Destination
   try {
     const parsed = parsePhoneNumberWithError(text, rules.defaultCountry);
     if (!parsed.isValid()) return { ok: false, reason: `${parsed.number} is not a valid phone number` };
+    // libphonenumber calls some longer numbers valid (+49 30 12330 1234567); E.164, and the dialplan, stop at 15 digits.
+    if (!E164.test(parsed.number)) return { ok: false, reason: `${parsed.number} is longer than the 15 digits a phone number may have` };
     return { ok: true, destination: { kind: 'e164', number: parsed.number, country: parsed.country, type: parsed.getType() } };
   } catch (err) {
     const why = err instanceof ParseError ? err.message : 'unparseable';

@@ -16,6 +16,8 @@ export type SdpCheck =
 export function checkClientSdp(sdp: string): SdpCheck {
   if (Buffer.byteLength(sdp, 'utf8') > MAX_SDP_BYTES) return { ok: false, reason: `SDP is larger than ${MAX_SDP_BYTES} bytes` };
   if (/\0/.test(sdp)) return { ok: false, reason: 'SDP contains a NUL byte' };
+  // sdp-transform ends a line at a lone CR, the edge's own line handling (candidates.ts) does not: refuse the ambiguity.
+  if (/\r(?!\n)/.test(sdp)) return { ok: false, reason: 'SDP has a CR without LF (lines must end in CRLF or LF)' };
   if (!/^v=0\r?\n/.test(sdp)) return { ok: false, reason: 'SDP does not start with v=0' };
   let session: SessionDescription;
   try {

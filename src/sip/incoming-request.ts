@@ -74,7 +74,8 @@ export function wrapRequest(srf: SrfInstance & { proxyRequest?: unknown }, req: 
   if (typeof method !== 'string' || !/^[A-Z]{2,16}$/.test(method)) return { ok: false, reason: 'no valid method' };
   if (typeof uri !== 'string' || !/^sips?:/i.test(uri) || uri.length > 512) return { ok: false, reason: 'no valid Request-URI' };
   if (typeof address !== 'string' || isIP(address) === 0) return { ok: false, reason: 'no valid source address' };
-  const port = typeof portRaw === 'number' ? portRaw : Number(portRaw);
+  // Number() of an object can throw (no prototype, a throwing valueOf): only numbers and digit strings are ports.
+  const port = typeof portRaw === 'number' ? portRaw : typeof portRaw === 'string' && /^[0-9]{1,5}$/.test(portRaw) ? Number(portRaw) : NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, reason: 'no valid source port' };
   const callId = header(req, 'call-id');
   if (callId === undefined || !PRINTABLE.test(callId)) return { ok: false, reason: 'no valid Call-ID' };

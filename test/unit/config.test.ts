@@ -80,7 +80,27 @@ describe('config', () => {
     ['inbound route with neither room nor user', mutate((c) => (c.inbound = { routes: [{ did: '+4930123456' }] })), 'inbound.routes[0].room: give either room or user'],
     ['inbound route with a bad did', mutate((c) => (c.inbound = { routes: [{ did: '030 123', room: '!r:x' }] })), 'inbound.routes[0].did: must be an E.164 number'],
     ['duplicate key', 'esl:\n  port: 1\n  port: 2\n', 'invalid YAML'],
+    // Found by test/fuzz/config-text.test.ts: these two escaped as the yaml library's ReferenceError.
+    ['alias without its anchor', 'esl: *nowhere\n', '(file): invalid YAML: Unresolved alias'],
+    ['alias bomb', `a: &a [1, 2]\nb: [${Array(60).fill('*a').join(', ')}]\n`, '(file): invalid YAML: Excessive alias count'],
   ];
+
+  // Found by test/fuzz/config-text.test.ts: a key or a YAML token holding a line break split one problem over two lines.
+  it.each([
+    ['a key with a line break', '"a\\nb": 1\n', '"a\\nb": is not a known key'],
+    ['a blank key', '" ": 1\n', '" ": is not a known key'],
+    ['a CR where YAML expects a token', '|\r', 'invalid YAML: Not a YAML token: \\u000d'],
+  ])('names %s on one line', (_name, text, expected) => {
+    let message = '';
+    try {
+      parseConfigText(text, NO_ENV);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as ConfigError).message;
+      expect(message.split('\n')).toHaveLength((err as ConfigError).problems.length);
+    }
+    expect(message).toContain(expected);
+  });
 
   it.each(cases)('refuses %s', (_name, text, expected) => {
     const lines = problems(text);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EslArgumentError, eslDtmfDigits, eslUuid, eslVariableValue, assertSingleLine } from '../../src/esl/grammar.ts';
+import { EslArgumentError, eslDtmfDigits, eslDtmfDuration, eslUuid, eslVariableValue, assertSingleLine } from '../../src/esl/grammar.ts';
 import { uuidKill, uuidSendDtmf, uuidSetvar } from '../../src/esl/commands.ts';
 
 const UUID = '3f1e2d4c-5b6a-4987-8a7b-6c5d4e3f2a1b';
@@ -52,6 +52,13 @@ describe('ESL argument grammar', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  // Found by test/fuzz/esl-grammar.test.ts: String() of these threw a TypeError instead.
+  it('refuses a non-string that String() cannot show with an EslArgumentError', () => {
+    expect(() => eslUuid(Object.create(null))).toThrow(EslArgumentError);
+    expect(() => eslDtmfDigits([Object.create(null)])).toThrow(EslArgumentError);
+    expect(() => eslDtmfDuration(Object.create(null))).toThrow(/refused dtmf duration "\(object\)"/);
   });
 
   it('assertSingleLine refuses line breaks', () => {

@@ -68,4 +68,10 @@ describe('hangup cause table against the real captures', () => {
     expect(outcomeOf({ hangupCause: 'MEDIA_TIMEOUT', answered: true }).reason).toBe('ice_timeout');
     expect(outcomeOf({ hangupCause: 'SOMETHING_NEW', answered: false }).reason).toBe('unknown_error');
   });
+
+  // Found by test/fuzz/hangup-causes.test.ts: these looked up Object.prototype and gave no reason at all.
+  it.each(['__proto__', 'constructor', 'toString'])('a cause named %s is an unknown cause', (cause) => {
+    expect(outcomeOf({ hangupCause: cause, answered: true })).toMatchObject({ reason: 'unknown_error', notice: 'The call failed.' });
+    expect(outcomeOf({ hangupCause: undefined, lastBridgeHangupCause: cause, answered: false }).reason).toBe('unknown_error');
+  });
 });

@@ -34,6 +34,12 @@ describe('destinations', () => {
   it.each(['', 'abc', '+49 30 123\n4567', '12;34', '+4930${x}', '9'.repeat(40)])('refuses %j', (input) => {
     expect(parseDestination(input, rules).ok).toBe(false);
   });
+
+  // Found by test/fuzz/numbers.test.ts: libphonenumber calls this valid, but it has 16 digits,
+  // which E.164 and the dialplan (freeswitch/dialplan/matrix-sip-edge.xml) refuse.
+  it('refuses a number longer than 15 digits', () => {
+    expect(parseDestination('+49 30 12330 1234567', rules)).toEqual({ ok: false, reason: '+4930123301234567 is longer than the 15 digits a phone number may have' });
+  });
 });
 
 describe('policy', () => {
@@ -79,6 +85,14 @@ describe('caller ID', () => {
     expect(safeCallerName('Jürgen ${system(rm)} | O\'Brien\n', 'Matrix')).toBe('Jurgen systemrm OBrien');
     expect(safeCallerName('李雷', 'Matrix')).toBe('Matrix');
     expect(safeCallerName('__x', 'Matrix')).toBe('x');
+  });
+
+  // Found by test/fuzz/room-state.test.ts: cut at 40 after trimming, a name could end in a space
+  // (and cleaning it again gave another name).
+  it('cuts a long name at 40 characters without a trailing space', () => {
+    const name = safeCallerName(`${'a'.repeat(39)} bb`, 'Matrix');
+    expect(name).toBe('a'.repeat(39));
+    expect(safeCallerName(name, 'Matrix')).toBe(name);
   });
 });
 

@@ -167,6 +167,14 @@ describe('client SDP checks', () => {
     expect(!r.ok && r.reason).toMatch(/^m\.call\.invite: offer\.sdp: SDP is larger than \d+ bytes$/);
   });
 
+  // Found by test/fuzz/sdp-offer.test.ts: the doc promised it, the check was missing. sdp-transform
+  // splits at a lone CR, mergeCandidates does not, so the two would disagree on the m-lines.
+  it('refuses CR-only line breaks, accepts LF-only ones', () => {
+    const offer = client[0]![1];
+    expect(checkClientSdp(offer.replace('\r\nm=audio', '\rm=audio'))).toEqual({ ok: false, reason: 'SDP has a CR without LF (lines must end in CRLF or LF)' });
+    expect(checkClientSdp(offer.replaceAll('\r\n', '\n')).ok).toBe(true);
+  });
+
   it('refuses an audio m-line without ICE credentials', () => {
     const noIce = client[0]![1].split('\r\n').filter((l) => !l.startsWith('a=ice-')).join('\r\n');
     expect(checkClientSdp(noIce)).toEqual({ ok: false, reason: 'audio m-line has no ICE credentials' });

@@ -33,6 +33,9 @@ export function eslOptionsFrom(config: EdgeConfig['esl'], logger: Logger, reconn
   };
 }
 
+/** Why an attempt failed when FreeSWITCH refused the password (`-ERR invalid` to `auth`). */
+export const ESL_AUTH_FAILED = 'authentication failed (check esl.password)';
+
 export class EslError extends Error {
   constructor(message: string) {
     super(message);
@@ -256,7 +259,7 @@ export class EslClient {
     );
     conn.on('error', (err: unknown) => this.#lose(err instanceof Error ? err.message : 'socket error'));
     conn.on('esl::end', () => this.#lose('connection closed by FreeSWITCH'));
-    conn.on('esl::event::auth::fail', () => this.#lose('authentication failed (check esl.password)'));
+    conn.on('esl::event::auth::fail', () => this.#lose(ESL_AUTH_FAILED));
     conn.on('esl::event::raw::text/rude-rejection', () => this.#lose('refused by the event socket ACL (apply-inbound-acl)'));
     conn.on('esl::ready', () => this.#subscribe(conn));
     conn.on('esl::event::**', (raw: unknown, headers: unknown) => this.#onRawEvent(conn, raw, headers));

@@ -10,6 +10,7 @@ import { attr, childrenNamed, type XmlElement } from './freeswitch/xml-lite.ts';
 import { loadShippedDialplan, loadShippedXml, SHIPPED_FILES } from './freeswitch/shipped-config.ts';
 import { FreeSwitchModel, type FreeSwitchModelOptions } from './freeswitch/channel-model.ts';
 import { EslServer } from './freeswitch/esl-server.ts';
+import { eventSocketPrefs } from './freeswitch/event-socket-config.ts';
 import { VertoServer } from './freeswitch/verto-server.ts';
 import { VertoDirectory, type DirectoryUser } from './freeswitch/verto-directory.ts';
 import type { FarEndConfig } from './freeswitch/far-end.ts';
@@ -27,6 +28,14 @@ export interface StackOptions {
   readonly originateTimeoutMs?: number;
   readonly eslPassword?: string;
   readonly vertoPassword?: string;
+  /**
+   * The environment FreeSWITCH was started with, as the shipped
+   * vars-matrix-sip-edge.xml reads it (env-set). Given, the event socket's
+   * password and the edge's Verto user are what mod_event_socket and
+   * mod_verto would load from the shipped files with it (eslPassword and
+   * vertoPassword are then ignored), e.g. without MSE_ESL_PASSWORD.
+   */
+  readonly freeswitchEnv?: Readonly<Record<string, string | undefined>>;
   readonly eslPort?: number;
   readonly vertoPort?: number;
   /** Pre-processor variables over the shipped vars-matrix-sip-edge.xml (e.g. mse_inbound_enabled). */
@@ -113,9 +122,16 @@ function nameValues(parent: XmlElement | undefined, tag: string): Record<string,
   return out;
 }
 
-/** The edge's Verto user as freeswitch/directory/matrix-sip-edge.xml defines it. */
-export function shippedEdgeUser(vertoPassword: string): DirectoryUser {
-  const xml = loadShippedXml(SHIPPED_FILES.directory, { env: { MSE_VERTO_PASSWORD: vertoPassword, MSE_ESL_PASSWORD: 'unused' } });
+/**
+ * The edge's Verto user as freeswitch/directory/matrix-sip-edge.xml defines
+ * it: with this Verto password, or from FreeSWITCH's environment (a missing
+ * MSE_VERTO_PASSWORD leaves the password empty, as in FreeSWITCH).
+ */
+export function shippedEdgeUser(vertoPassword: string | { readonly env: Readonly<Record<string, string | undefined>> }): DirectoryUser {
+  const xml =
+    typeof vertoPassword === 'string'
+      ? loadShippedXml(SHIPPED_FILES.directory, { env: { MSE_VERTO_PASSWORD: vertoPassword, MSE_ESL_PASSWORD: 'unused' } })
+      : loadShippedXml(SHIPPED_FILES.directory, { env: vertoPassword.env, unset: [] });
   const user = findDescendants(xml, 'user')[0];
   if (user === undefined) throw new Error('no <user> in the shipped directory entry');
   return {
@@ -126,9 +142,16 @@ export function shippedEdgeUser(vertoPassword: string): DirectoryUser {
   };
 }
 
+/** The password mod_event_socket would take from the shipped event_socket.conf.xml, FreeSWITCH started with `env`. */
+export function shippedEslPassword(env: Readonly<Record<string, string | undefined>>): string {
+  return eventSocketPrefs(loadShippedXml(SHIPPED_FILES.eventSocket, { env, unset: [] })).password;
+}
+
 export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeSwitchStack> {
-  const eslPassword = options.eslPassword ?? TEST_SECRETS.eslPassword;
+  const fsEnv = options.freeswitchEnv;
+  const eslPassword = fsEnv ? shippedEslPassword(fsEnv) : options.eslPassword ?? TEST_SECRETS.eslPassword;
   const vertoPassword = options.vertoPassword ?? TEST_SECRETS.vertoPassword;
+  const edgeUser = shippedEdgeUser(fsEnv ? { env: fsEnv } : vertoPassword);
   let model: FreeSwitchModel | undefined;
   const dialplan = loadShippedDialplan({
     env: { MSE_ESL_PASSWORD: eslPassword, MSE_VERTO_PASSWORD: vertoPassword },
@@ -155,7 +178,7 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
         if (direction === 'received') vertoReceived.push(text);
       },
       backend: recordingBackend(m, vertoRecord),
-      directory: new VertoDirectory([shippedEdgeUser(vertoPassword)]),
+      directory: new VertoDirectory([edgeUser]),
       port,
       eventFlushMs: 5,
     });

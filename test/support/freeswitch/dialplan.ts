@@ -34,7 +34,7 @@ export interface DialplanOptions {
   /** APIs for `${name(args)}` expansion (e.g. verto_contact). Unknown APIs expand to ''. */
   readonly apis?: Readonly<Record<string, DialplanApi>>;
   /** Environment for X-PRE-PROCESS env-set. */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Names for error messages, parallel to xmlTexts. */
   readonly sourceNames?: readonly string[];
 }

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { loadDialplanEngine, type DialplanApi, type XmlDialplanEngine } from './dialplan.ts';
-import { preprocessXml } from './xml-preprocess.ts';
+import { preprocessXml, type UnsetReference } from './xml-preprocess.ts';
 import { parseXml, type XmlElement } from './xml-lite.ts';
 
 const ROOT = new URL('../../../freeswitch/', import.meta.url);
@@ -22,8 +22,13 @@ export const SHIPPED_FILES = {
 export interface ShippedConfigOptions {
   /** Vanilla globals the shipped vars build on; defaults: domain and local_ip_v4 = 127.0.0.1. */
   readonly globals?: Readonly<Record<string, string>>;
-  /** Environment for env-set; defaults to test passwords. */
-  readonly env?: Readonly<Record<string, string>>;
+  /** Environment of the FreeSWITCH process, for env-set; defaults to test passwords. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Collects every `$${name}` that had no value (FreeSWITCH expands it to
+   * ''). Without it such a reference is an error, so a typo fails the test.
+   */
+  readonly unset?: UnsetReference[];
   /** Overrides of the shipped pre-processor variables (applied after vars-matrix-sip-edge.xml). */
   readonly overrides?: Readonly<Record<string, string>>;
   readonly apis?: Readonly<Record<string, DialplanApi>>;
@@ -53,7 +58,14 @@ export function loadShippedDialplan(options: ShippedConfigOptions = {}): XmlDial
 export function loadShippedXml(file: string, options: ShippedConfigOptions = {}): XmlElement {
   const globals = new Map(Object.entries(options.globals ?? { domain: '127.0.0.1', local_ip_v4: '127.0.0.1' }));
   const env = options.env ?? TEST_ENV;
-  preprocessXml(read(SHIPPED_FILES.vars), globals, SHIPPED_FILES.vars, env);
-  preprocessXml(overridesXml(options.overrides ?? {}), globals, 'overrides', env);
-  return parseXml(preprocessXml(read(file), globals, file, env), file);
+  preprocessXml(read(SHIPPED_FILES.vars), globals, SHIPPED_FILES.vars, env, options.unset);
+  preprocessXml(overridesXml(options.overrides ?? {}), globals, 'overrides', env, options.unset);
+  return parseXml(preprocessXml(read(file), globals, file, env, options.unset), file);
+}
+
+/** The global (pre-processor) variables after the shipped vars-matrix-sip-edge.xml ran. */
+export function shippedGlobals(options: ShippedConfigOptions = {}): ReadonlyMap<string, string> {
+  const globals = new Map(Object.entries(options.globals ?? { domain: '127.0.0.1', local_ip_v4: '127.0.0.1' }));
+  preprocessXml(read(SHIPPED_FILES.vars), globals, SHIPPED_FILES.vars, options.env ?? TEST_ENV, options.unset);
+  return globals;
 }

@@ -28,7 +28,8 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 #    read-only for the unprivileged `node` user (uid 1000) the edge runs as.
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
-    MSE_CONFIG=/etc/matrix-sip-edge/config.yaml
+    MSE_CONFIG=/etc/matrix-sip-edge/config.yaml \
+    MSE_STATE_DIR=/var/lib/matrix-sip-edge
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
@@ -37,6 +38,10 @@ COPY package.json config.example.yaml ./
 # mounted by the orchestrator (e.g. /run/secrets/esl_password) and named by
 # MSE_ESL_PASSWORD_FILE, MSE_VERTO_PASSWORD_FILE, MSE_MATRIX_ACCESS_TOKEN_FILE
 # or MSE_MATRIX_PASSWORD_FILE.
+# The state store (live calls, Verto session id, unsent Matrix events) is
+# the only place the edge writes: a volume, owned by the user it runs as.
+RUN mkdir -p /var/lib/matrix-sip-edge && chown node:node /var/lib/matrix-sip-edge && chmod 0700 /var/lib/matrix-sip-edge
+VOLUME /var/lib/matrix-sip-edge
 USER node
 # /healthz on the edge's HTTP listener (config http.port, default 9464);
 # set MSE_HEALTH_URL when the port differs.

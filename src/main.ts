@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { deferred } from './net/deferred.ts';
+import { StoreError } from './store/sqlite-store.ts';
 import { HELP, parseCommandLine, UsageError, type Command } from './cli/args.ts';
 import { ConfigError } from './config/errors.ts';
 import { loadConfigFile, type EdgeConfig } from './config/load.ts';
@@ -69,7 +70,17 @@ async function run(configPath: string): Promise<void> {
   const log = createLogger(config.log.level);
   routeConsoleToLog(log);
   if (guardDrachtioDebug(config)) log.warn({ debug: process.env['DEBUG'], skipped: DRACHTIO_DEBUG_SKIP }, DRACHTIO_DEBUG_WARNING);
-  const edge = new Edge(config, log);
+  let edge: Edge;
+  try {
+    edge = new Edge(config, log);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    // One clear line (state.dir / MSE_STATE_DIR names where), no stack trace.
+    log.fatal({ key: 'state.dir', err: err.message }, 'cannot open the state store');
+    process.stderr.write(`matrix-sip-edge: ${err.message} (state.dir or MSE_STATE_DIR)\n`);
+    log.flush(() => process.exit(EXIT_CHECK_FAILED));
+    return;
+  }
   let signals = 0;
   const cut = deferred<void>();
   const shutdown = (signal: string) => {

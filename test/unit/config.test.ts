@@ -41,6 +41,20 @@ describe('config', () => {
     expect(config.log.level).toBe('info');
   });
 
+  it('documents the defaults of calls.drain_s and state.dir in the example', () => {
+    const example = parseConfigText(readFileSync('config.example.yaml', 'utf8'), NO_ENV, '/etc/mse');
+    const defaults = parseConfigText(stringify(base()), NO_ENV, '/etc/mse');
+    expect(example.calls.drain_s).toBe(defaults.calls.drain_s);
+    expect(example.state).toEqual(defaults.state);
+  });
+
+  it('takes a relative state.dir from the config file\'s directory; MSE_STATE_DIR overrides it', () => {
+    expect(parseConfigText(stringify(base()), NO_ENV, '/etc/mse').state.dir).toBe('/etc/mse/state');
+    expect(parseConfigText(mutate((c) => (c.state = { dir: '/var/lib/x' })), NO_ENV, '/etc/mse').state.dir).toBe('/var/lib/x');
+    expect(parseConfigText(stringify(base()), { MSE_STATE_DIR: '/var/lib/matrix-sip-edge' }, '/etc/mse').state.dir).toBe('/var/lib/matrix-sip-edge');
+    expect(parseConfigText(stringify(base()), { MSE_STATE_DIR: 'rel' }, '/etc/mse').state.dir).toBe('/etc/mse/rel');
+  });
+
   it('accepts a minimal file with defaults', () => {
     const config = parseConfigText(stringify(base()), NO_ENV);
     expect(config.esl.request_timeout_ms).toBe(5000);
@@ -56,6 +70,8 @@ describe('config', () => {
     ['esl port a string', mutate((c) => (c.esl.port = 'eight')), 'esl.port: must be a port number'],
     ['esl port fractional', mutate((c) => (c.esl.port = 80.5)), 'esl.port:'],
     ['esl host with a space', mutate((c) => (c.esl.host = 'bad host')), 'esl.host:'],
+    ['drain_s negative', mutate((c) => (c.calls = { drain_s: -1 })), 'calls.drain_s: must be at least 0'],
+    ['state.dir with a newline', mutate((c) => (c.state = { dir: 'a\nb' })), 'state.dir: must be a directory path'],
     ['unknown top-level key', mutate((c) => (c.eslx = {})), 'eslx: is not a known key'],
     ['unknown nested key', mutate((c) => (c.esl.passwd = 'x')), 'esl.passwd: is not a known key'],
     ['missing verto section', mutate((c) => delete c.verto), 'verto: is required'],

@@ -246,7 +246,12 @@ describe('compose.yaml', () => {
   });
 
   it('mounts only paths that exist, and every FreeSWITCH file of freeswitch/', () => {
-    const mounts = [...strings(fs['volumes']), ...strings(edge['volumes'])].map((v) => v.split(':'));
+    const all = [...strings(fs['volumes']), ...strings(edge['volumes'])].map((v) => v.split(':'));
+    // the one named volume: the edge's state directory, where the image's MSE_STATE_DIR points
+    const named = all.filter(([source = '']) => !source.startsWith('./'));
+    expect(named).toEqual([['edge-state', '/var/lib/matrix-sip-edge']]);
+    expect(Object.keys(obj(compose['volumes']))).toEqual(['edge-state']);
+    const mounts = all.filter(([source = '']) => source.startsWith('./'));
     for (const [source = '', target = '', mode] of mounts) {
       expect(source.startsWith('./'), source).toBe(true);
       expect(existsSync(join(REPO_ROOT, source)), `${source} exists`).toBe(true);

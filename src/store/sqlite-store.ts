@@ -53,8 +53,17 @@ export class SqliteStateStore implements StateStore {
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;');
-    migrate(db);
+    // EXCLUSIVE: the file stays locked while this edge runs, so a second edge
+    // pointed at the same directory (same Verto session id, same calls) is refused.
+    try {
+      db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 1000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      migrate(db);
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreError) throw err;
+      const locked = /locked|busy/i.test((err as Error).message);
+      throw new StoreError(locked ? 'the state store is in use by another edge (one edge per state directory)' : `cannot read the state store: ${(err as Error).message}`);
+    }
     this.#statements = {
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -136,6 +145,9 @@ export class SqliteStateStore implements StateStore {
 
 /** Apply the migrations the file lacks, each in a transaction; refuse a file from a newer edge. */
 function migrate(db: DatabaseSync): void {
+  // BEGIN IMMEDIATE takes the (exclusive) write lock at once, before anything is read.
+  db.exec('BEGIN IMMEDIATE');
+  db.exec('COMMIT');
   const at = Number((db.prepare('PRAGMA user_version').get() as Row | undefined)?.['user_version'] ?? 0);
   if (at > SCHEMA_VERSION) throw new StoreError(`the state store is at schema version ${at}, newer than this edge's ${SCHEMA_VERSION}: run the newer edge, or move the state directory aside`);
   for (const m of MIGRATIONS) {

@@ -87,6 +87,10 @@ describe('kill -9 of the edge, then a restart', () => {
     expect(ending['type']).toBe('m.call.hangup');
     expect(content(ending)).toMatchObject({ call_id: caller.options.callId, party_id: content(answer)['party_id'], version: '1' });
     await expectNoDuplicate(caller.options.callId);
+    // every login, before and after the crash, with the one Verto session id the store keeps
+    const sessids = f.fs.vertoReceived.map((t) => JSON.parse(t) as { method?: string; params?: { sessid?: string } }).filter((m) => m.method === 'login').map((m) => m.params?.sessid);
+    expect(sessids.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(sessids).size).toBe(1);
   });
 
   it('during a ringing outbound call: m.call.reject as the callee it would have been, the trunk leg ended', async () => {

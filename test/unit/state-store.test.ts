@@ -103,11 +103,22 @@ describe('state store', () => {
     const s = openStore(dir);
     s.putCall(call('good'));
     s.enqueueSend({ txnId: 't1', key: 'good', roomId: '!r:hs', type: 'm.call.hangup', content: {} });
+    open.pop()?.close();
     const db = new DatabaseSync(join(dir, STATE_FILE));
     db.exec("INSERT INTO outbox (txn_id, key, room_id, type, content, created_at) VALUES ('t2', 'k', '!r:hs', 'm.call.hangup', 'not json', 1)");
     db.close();
-    expect(s.pendingSends().map((p) => p.txnId)).toEqual(['t1']);
-    expect(s.calls().map((c) => c.matrixCallId)).toEqual(['good']);
+    const again = openStore(dir);
+    expect(again.pendingSends().map((p) => p.txnId)).toEqual(['t1']);
+    expect(again.calls().map((c) => c.matrixCallId)).toEqual(['good']);
+  });
+
+  it('refuses a second edge on the same directory while the first holds it', () => {
+    const dir = tempDir();
+    const first = openStore(dir);
+    first.putCall(call('c1'));
+    expect(() => SqliteStateStore.open(dir)).toThrow(/in use by another edge/);
+    first.close();
+    expect(openStore(dir).calls().map((c) => c.matrixCallId)).toEqual(['c1']);
   });
 
   it('names the directory when it cannot be opened', () => {

@@ -22,7 +22,7 @@ import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
 import { TimerLedger } from './call-timers.ts';
 import type { CallRecord, StateStore } from '../store/state-store.ts';
 import type { MatrixOutbox } from '../matrix/outbox.ts';
-import { endStoredCalls, type MatrixEnding } from './stored-calls.ts';
+import { endStoredLegs, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -126,7 +126,17 @@ export class CallManager {
 
   start(): void {
     this.#leftByPreviousRun = this.#store.calls();
-    if (this.#leftByPreviousRun.length > 0) this.#log.warn({ calls: this.#leftByPreviousRun.length }, 'the previous run left live calls; they are ended once FreeSWITCH is reachable');
+    if (this.#leftByPreviousRun.length > 0) {
+      this.#log.warn({ calls: this.#leftByPreviousRun.length }, 'the previous run left live calls: ending them in Matrix now, and their legs once FreeSWITCH is reachable');
+      tellMatrixOfStoredCalls(
+        this.#leftByPreviousRun,
+        {
+          endingKept: (id) => this.#store.pendingSends().some((s) => s.key === id && (s.type === 'm.call.hangup' || s.type === 'm.call.reject')),
+          tell: (call, ending, notice) => this.#tellStoredCall(call, ending, notice),
+        },
+        this.#log,
+      );
+    }
     this.#unsubscribe.push(
       this.#matrix.onCallEvent((e) => this.#onCallEvent(e)),
       this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
@@ -164,7 +174,7 @@ export class CallManager {
    * facts are read, and legs of calls that end during the walk are not
    * taken for orphans.
    */
-  /** Once per process, at the first ESL connection: end the calls the previous run left (calls/stored-calls.ts). */
+  /** Once per process, at the first ESL connection: end the legs of the calls the previous run left (calls/stored-calls.ts). */
   async #endStoredCalls(): Promise<void> {
     if (this.#storedCallsEnded || this.#esl.state !== 'connected') return;
     this.#storedCallsEnded = true;
@@ -175,23 +185,15 @@ export class CallManager {
       if (c.farLeg !== undefined) this.#recoveredLegs.add(c.farLeg);
     }
     if (left.length === 0) return;
-    await endStoredCalls(
-      {
-        esl: (c) => this.#esl.api(c),
-        left,
-        endingKept: (id) => this.#store.pendingSends().some((s) => s.key === id && (s.type === 'm.call.hangup' || s.type === 'm.call.reject')),
-        endInMatrix: (call, ending, notice) => this.#endInMatrix(call, ending, notice),
-      },
-      this.#log,
-    );
+    await endStoredLegs(left, { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id) }, this.#log);
   }
 
-  /** Keep a stored call's Matrix ending and notice and forget the call, as one transaction. */
-  #endInMatrix(call: CallRecord, ending: MatrixEnding | undefined, notice: string): void {
+  /** Keep a stored call's Matrix ending and notice and mark it told, as one transaction. */
+  #tellStoredCall(call: CallRecord, ending: MatrixEnding, notice: string): void {
     this.#store.atomically(() => {
-      if (ending !== undefined) void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content);
+      void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content);
       void this.#outbox.enqueue(call.matrixCallId, call.roomId, 'm.room.message', { msgtype: 'm.notice', body: notice });
-      this.#store.deleteCall(call.matrixCallId);
+      this.#store.updateCall(call.matrixCallId, { state: TOLD_STATE });
     });
   }
 

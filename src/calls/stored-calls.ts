@@ -2,9 +2,15 @@
 // cannot go on (their media belonged to call objects that died with it, and
 // FreeSWITCH cannot hand a Verto leg's media to a new session, see README
 // "What survives what"). Each is ended on both sides, as the same party it
-// was: its legs still up are hung up over ESL, its room gets the ending the
-// Matrix side expects (reject while an outbound call was unanswered in
-// Matrix, hangup otherwise) and a notice.
+// was, in two steps that need different peers:
+//   1. at start, before any peer is reached: the room gets the ending the
+//      Matrix side expects (reject while an outbound call was unanswered in
+//      Matrix, hangup otherwise) and a notice, kept in the outbox (sent when
+//      the homeserver is reachable), and the call is marked told;
+//   2. at the first ESL connection: its legs still up are hung up, and the
+//      call is forgotten.
+// A crash between the two leaves the call marked told: the next start skips
+// step 1 for it (no second ending) and does step 2.
 import type { Logger } from '../log/logger.ts';
 import { uuidKill, type ApiCommand } from '../esl/commands.ts';
 import type { CallRecord } from '../store/state-store.ts';
@@ -12,6 +18,8 @@ import type { CallRecord } from '../store/state-store.ts';
 /** The cause FreeSWITCH gives the trunk for a leg the edge ends after a restart (SIP 503). */
 export const RESTART_CAUSE = 'NORMAL_TEMPORARY_FAILURE';
 export const RESTART_NOTICE = 'The call was cut off: the phone bridge restarted.';
+/** The stored state of a call whose ending Matrix was given (step 1 done). */
+export const TOLD_STATE = 'told_after_restart';
 
 export interface MatrixEnding {
   readonly type: 'm.call.hangup' | 'm.call.reject';
@@ -27,35 +35,41 @@ export function matrixEnding(call: CallRecord): MatrixEnding {
   return { type: 'm.call.hangup', content: { ...common, reason: 'unknown_error' } };
 }
 
-export interface StoredCallPorts {
-  esl(command: ApiCommand): Promise<string>;
-  /** The calls the previous process left (read before this one admitted any). */
-  readonly left: readonly CallRecord[];
+export interface TellPorts {
   /** True when the outbox already holds this call's ending (the previous process crashed right after keeping it). */
   endingKept(matrixCallId: string): boolean;
-  /** Keep the Matrix ending and the notice, and forget the call, in one transaction. */
-  endInMatrix(call: CallRecord, ending: MatrixEnding | undefined, notice: string): void;
+  /** Keep the Matrix ending and the notice, and mark the call told, in one transaction. */
+  tell(call: CallRecord, ending: MatrixEnding, notice: string): void;
 }
 
-export interface StoredCallsResult {
-  readonly ended: readonly string[];
-  /** Every FreeSWITCH leg of those calls (not orphans of anyone: the channel walk leaves them alone). */
-  readonly legs: ReadonlySet<string>;
+/** Step 1: tell every room (once) that its call is over. Returns the calls told now. */
+export function tellMatrixOfStoredCalls(left: readonly CallRecord[], ports: TellPorts, log: Logger): readonly string[] {
+  const told: string[] = [];
+  for (const call of left) {
+    if (call.state === TOLD_STATE || ports.endingKept(call.matrixCallId)) continue;
+    const ending = matrixEnding(call);
+    ports.tell(call, ending, RESTART_NOTICE);
+    told.push(call.matrixCallId);
+    log.warn({ call: call.matrixCallId, room: call.roomId, direction: call.direction, state: call.state, answered: call.answered, told: ending.type }, 'ended in Matrix a call the previous run left');
+  }
+  return told;
+}
+
+export interface LegPorts {
+  esl(command: ApiCommand): Promise<string>;
+  /** Forget the call (its legs were just ended). */
+  forget(matrixCallId: string): void;
 }
 
 /**
- * Ends every call the previous process left. Matrix first (kept in the
- * store, so it survives even a crash right now), then the legs over ESL:
- * `-ERR` from uuid_kill means FreeSWITCH had ended the leg already.
+ * Step 2: hang up every leg of those calls over ESL (`-ERR` means FreeSWITCH
+ * had ended it already) and forget the calls. Returns the legs, which the
+ * channel walk then leaves alone.
  */
-export async function endStoredCalls(ports: StoredCallPorts, log: Logger): Promise<StoredCallsResult> {
+export async function endStoredLegs(left: readonly CallRecord[], ports: LegPorts, log: Logger): Promise<ReadonlySet<string>> {
   const legs = new Set<string>();
-  const ended: string[] = [];
-  for (const call of ports.left) {
+  for (const call of left) {
     const callLog = log.child({ call: call.matrixCallId, room: call.roomId, uuid: call.vertoLeg, direction: call.direction });
-    const ending = ports.endingKept(call.matrixCallId) ? undefined : matrixEnding(call);
-    ports.endInMatrix(call, ending, RESTART_NOTICE);
-    ended.push(call.matrixCallId);
     for (const leg of [call.vertoLeg, call.farLeg]) {
       if (leg === undefined) continue;
       legs.add(leg);
@@ -66,9 +80,9 @@ export async function endStoredCalls(ports: StoredCallPorts, log: Logger): Promi
         callLog.warn({ leg, err: (err as Error).message }, 'could not end a leg of a call left by the previous run; the channel walk retries');
         continue;
       }
-      callLog.info({ leg, killed: reply.startsWith('+OK') }, reply.startsWith('+OK') ? 'hung up a leg of a call left by the previous run' : 'a leg of a call left by the previous run had ended already');
+      callLog.info({ leg }, reply.startsWith('+OK') ? 'hung up a leg of a call left by the previous run' : 'a leg of a call left by the previous run had ended already');
     }
-    callLog.warn({ state: call.state, answered: call.answered, told: ending?.type ?? 'already kept' }, 'ended a call the previous run left');
+    ports.forget(call.matrixCallId);
   }
-  return { ended, legs };
+  return legs;
 }

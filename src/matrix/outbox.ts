@@ -71,9 +71,15 @@ export class MatrixOutbox {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    const left = this.#options.store.pendingSends();
-    if (left.length > 0) this.#log.info({ sends: left.length }, 'resuming Matrix sends left by the previous run');
-    for (const send of left) this.#push(send);
+    // The store holds every kept send in order: the previous run's, and any
+    // queued in this one before start (they keep their waiters).
+    const queued = new Map<string, Queued>();
+    for (const q of this.#queues.values()) for (const item of q) queued.set(item.send.txnId, item);
+    this.#queues.clear();
+    const kept = this.#options.store.pendingSends();
+    const resumed = kept.filter((s) => !queued.has(s.txnId)).length;
+    if (resumed > 0) this.#log.info({ sends: resumed }, 'resuming Matrix sends left by the previous run');
+    for (const send of kept) this.#push(send, queued.get(send.txnId));
     for (const key of this.#queues.keys()) this.#pump(key);
   }
 
@@ -111,8 +117,8 @@ export class MatrixOutbox {
     });
   }
 
-  #push(send: PendingSend): Queued {
-    const queued: Queued = { send, delivered: deferred<string>() };
+  #push(send: PendingSend, existing?: Queued): Queued {
+    const queued: Queued = existing ?? { send, delivered: deferred<string>() };
     // A caller that does not wait for delivery must not cause an unhandled rejection.
     queued.delivered.promise.catch(() => undefined);
     const q = this.#queues.get(send.key);

@@ -129,6 +129,24 @@ describe('Matrix outbox', () => {
     store.close();
   });
 
+  it('a send queued before start goes after the previous run\'s sends of the same call, once', async () => {
+    const store = SqliteStateStore.open(':memory:');
+    const before = new MatrixOutbox({ put: () => new Promise<SendResult>(() => undefined), store, logger: log, retry });
+    void before.enqueue('c1', '!r:hs', 'm.call.asserted_identity', { call_id: 'c1' });
+    const hs = new ScriptedHomeserver();
+    const after = new MatrixOutbox({ put: hs.put, store, logger: log, retry });
+    const hangup = after.enqueue('c1', '!r:hs', 'm.call.hangup', { call_id: 'c1' });
+    after.start();
+    (await hs.next()).reply.resolve(ok('$1'));
+    (await hs.next()).reply.resolve(ok('$2'));
+    expect(await hangup).toBe('$2');
+    expect(hs.attempts.map((a) => a.type)).toEqual(['m.call.asserted_identity', 'm.call.hangup']);
+    expect(await after.drained(1_000)).toBe(true);
+    expect(hs.attempts).toHaveLength(2);
+    after.stop();
+    store.close();
+  });
+
   it('stop() leaves unacknowledged sends in the store and clears its timers', async () => {
     const hs = new ScriptedHomeserver();
     const store = SqliteStateStore.open(':memory:');

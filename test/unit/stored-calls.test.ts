@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.ts';
-import { endStoredCalls, matrixEnding, RESTART_NOTICE, type MatrixEnding } from '../../src/calls/stored-calls.ts';
+import { endStoredLegs, matrixEnding, RESTART_NOTICE, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from '../../src/calls/stored-calls.ts';
 import type { CallRecord } from '../../src/store/state-store.ts';
 import type { ApiCommand } from '../../src/esl/commands.ts';
 
@@ -31,49 +31,49 @@ describe('ending the calls a previous run left', () => {
     expect(matrixEnding(stored({ version: '0' }))).toEqual({ type: 'm.call.hangup', content: { call_id: 'c1', version: 0, reason: 'unknown_error' } });
   });
 
-  it('tells Matrix first, then hangs up every leg still up; a leg already gone is fine', async () => {
+  it('tells each room once: a call marked told, or whose ending the outbox still holds, is skipped', () => {
+    const told: Array<[string, MatrixEnding, string]> = [];
+    const now = tellMatrixOfStoredCalls(
+      [stored({}), stored({ matrixCallId: 'c2', state: TOLD_STATE }), stored({ matrixCallId: 'c3' }), stored({ matrixCallId: 'c4', direction: 'inbound', answered: true })],
+      { endingKept: (id) => id === 'c3', tell: (call, ending, notice) => void told.push([call.matrixCallId, ending, notice]) },
+      log,
+    );
+    expect(now).toEqual(['c1', 'c4']);
+    expect(told.map(([id, e, n]) => [id, e.type, n])).toEqual([
+      ['c1', 'm.call.reject', RESTART_NOTICE],
+      ['c4', 'm.call.hangup', RESTART_NOTICE],
+    ]);
+  });
+
+  it('hangs up every stored leg, then forgets the call; a leg already gone is fine', async () => {
     const order: string[] = [];
-    const endings: Array<MatrixEnding | undefined> = [];
-    const result = await endStoredCalls(
+    const legs = await endStoredLegs(
+      [stored({ farLeg: FAR, answered: true })],
       {
         esl: async (c: ApiCommand) => {
           order.push(`${c.command} ${c.args}`);
           return c.args.startsWith(VERTO) ? '-ERR No such channel!\n' : '+OK\n';
         },
-        left: [stored({ farLeg: FAR, answered: true })],
-        endingKept: () => false,
-        endInMatrix: (_call, ending, notice) => {
-          order.push(`matrix ${ending?.type ?? '-'} ${notice}`);
-          endings.push(ending);
-        },
+        forget: (id) => void order.push(`forget ${id}`),
       },
       log,
     );
-    expect(order).toEqual([`matrix m.call.hangup ${RESTART_NOTICE}`, `uuid_kill ${VERTO} NORMAL_TEMPORARY_FAILURE`, `uuid_kill ${FAR} NORMAL_TEMPORARY_FAILURE`]);
-    expect(result.legs).toEqual(new Set([VERTO, FAR]));
-    expect(result.ended).toEqual(['c1']);
-  });
-
-  it('sends no second ending when the previous run had kept one already', async () => {
-    const endings: Array<MatrixEnding | undefined> = [];
-    await endStoredCalls({ esl: async () => '+OK\n', left: [stored({})], endingKept: () => true, endInMatrix: (_c, e) => void endings.push(e) }, log);
-    expect(endings).toEqual([undefined]);
+    expect(order).toEqual([`uuid_kill ${VERTO} NORMAL_TEMPORARY_FAILURE`, `uuid_kill ${FAR} NORMAL_TEMPORARY_FAILURE`, 'forget c1']);
+    expect(legs).toEqual(new Set([VERTO, FAR]));
   });
 
   it('goes on when a stored leg is not a UUID or ESL fails', async () => {
-    const ended: string[] = [];
-    const result = await endStoredCalls(
+    const forgotten: string[] = [];
+    await endStoredLegs(
+      [stored({ vertoLeg: 'not a uuid\nhupall' }), stored({ matrixCallId: 'c2' })],
       {
         esl: async () => {
           throw new Error('ESL is down');
         },
-        left: [stored({ vertoLeg: 'not a uuid\nhupall' }), stored({ matrixCallId: 'c2' })],
-        endingKept: () => false,
-        endInMatrix: (c) => void ended.push(c.matrixCallId),
+        forget: (id) => void forgotten.push(id),
       },
       log,
     );
-    expect(ended).toEqual(['c1', 'c2']);
-    expect(result.ended).toEqual(['c1', 'c2']);
+    expect(forgotten).toEqual(['c1', 'c2']);
   });
 });

@@ -17,6 +17,14 @@ export const VERTO_LOST_OUTCOME: CallOutcome = {
   notice: 'The call was cut off: the connection to the phone system was lost.',
 };
 
+/** How a call not answered yet ends when the Verto socket drops (FreeSWITCH hangs such legs up with it). */
+export const VERTO_LOST_RINGING_OUTCOME: CallOutcome = {
+  cause: 'DESTINATION_OUT_OF_ORDER',
+  sipStatus: undefined,
+  reason: 'unknown_error',
+  notice: 'The call failed: the connection to the phone system was lost.',
+};
+
 /** uuid_kill a Verto leg; a leg FreeSWITCH has ended already answers -ERR, which is fine. */
 export async function killLeg(ports: { esl(command: ApiCommand): Promise<string> }, uuid: string, cause: string, log: Logger): Promise<void> {
   try {

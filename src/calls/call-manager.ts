@@ -11,7 +11,7 @@ import { UserLimits } from '../routing/limits.ts';
 import { checkCaller, type Refusal } from '../routing/policy.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
-import { VERTO_LOST_OUTCOME } from './call-endings.ts';
+import { VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
@@ -647,7 +647,7 @@ export class CallManager {
         continue;
       }
       if (call.state === 'gathering' || call.state === 'dialling' || call.state === 'early_media') {
-        void call.hangup('DESTINATION_OUT_OF_ORDER', { cause: 'DESTINATION_OUT_OF_ORDER', sipStatus: undefined, reason: 'unknown_error', notice: 'The call failed: the connection to the phone system was lost.' });
+        void call.hangup('DESTINATION_OUT_OF_ORDER', VERTO_LOST_RINGING_OUTCOME);
       }
     }
   }

@@ -90,6 +90,15 @@ export function lostWithVertoSocket(facts: Omit<HangupFacts, 'answered'>): boole
   return facts.hangupCause === 'NORMAL_CLEARING' && facts.vertoHangupDisposition === undefined && facts.lastBridgeHangupCause === undefined;
 }
 
+/**
+ * The same for a call not answered yet: detach_calls hangs an unanswered
+ * Verto leg up with DESTINATION_OUT_OF_ORDER when its socket closes, and no
+ * verto_hangup_disposition (verto_on_hangup found no socket).
+ */
+export function lostWithVertoSocketRinging(facts: Omit<HangupFacts, 'answered'>): boolean {
+  return facts.hangupCause === 'DESTINATION_OUT_OF_ORDER' && facts.vertoHangupDisposition === undefined;
+}
+
 function sipStatusOf(facts: HangupFacts): number | undefined {
   const m = /^sip:(\d{3})$/.exec(facts.lastBridgeProtoSpecificCause ?? '');
   if (m) return Number(m[1]);

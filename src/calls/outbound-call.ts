@@ -10,9 +10,9 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
-import { lostWithVertoSocket, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
+import { lostWithVertoSocket, lostWithVertoSocketRinging, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
-import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
+import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
@@ -287,6 +287,11 @@ export class OutboundCall {
     if (this.#state === 'answered' && lostWithVertoSocket(facts)) {
       this.log.warn('FreeSWITCH hung the Verto leg up as its socket closed; the media is gone');
       this.#finish(VERTO_LOST_OUTCOME, true);
+      return;
+    }
+    if ((this.#state === 'dialling' || this.#state === 'early_media') && lostWithVertoSocketRinging(facts)) {
+      this.log.warn('FreeSWITCH hung the Verto leg up as its socket closed, before the answer');
+      this.#finish(VERTO_LOST_RINGING_OUTCOME, true);
       return;
     }
     this.#hangupFacts = { ...facts, answered: this.#farEndAnswered };

@@ -12,9 +12,10 @@ import { pollUntil } from '../support/wait.ts';
 // within 1 s of the drop.
 
 let f: OutboundFixture;
+const RINGS = '+4930500009';
 
 beforeAll(async () => {
-  f = await OutboundFixture.start({ name: 'verto-loss-outbound', stack: { farEnd: { default: { kind: 'answer', ringMs: 10 } } } });
+  f = await OutboundFixture.start({ name: 'verto-loss-outbound', stack: { farEnd: { byDestination: { [RINGS]: { kind: 'no-answer' } }, default: { kind: 'answer', ringMs: 10 } } } });
 });
 afterAll(async () => f?.stop());
 
@@ -38,6 +39,27 @@ describe('Verto connection lost during an answered outbound call', () => {
     await pollUntil(() => f.fs.model.channel(sipLeg) === undefined && f.fs.model.channel(invite.callId) === undefined, 'both legs gone', left(), 10);
     expect((await f.gauge('mse_calls_ended')).get('reason="ice_timeout",cause="NETWORK_OUT_OF_ORDER"')).toBe(1);
 
+    await f.fs.restartVerto();
+    await pollUntil(() => f.fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
+    await f.expectNothingLeft();
+  });
+
+  it('while the trunk rings: FreeSWITCH drops the unanswered legs, the edge ends the call in Matrix within 1 s', async () => {
+    const before = f.fs.vertoRecord.length;
+    const caller = await f.call(RINGS);
+    const invite = await f.vertoInviteFor(RINGS, before);
+    await pollUntil(() => f.fs.model.channels().length === 2, 'the trunk rings');
+    const legs = f.fs.model.channels().map((c) => c.uuid);
+    const noticesBefore = f.notices().length;
+    const droppedAt = Date.now();
+    await f.fs.killVerto();
+    const left = () => Math.max(1, droppedAt + 1_000 - Date.now());
+    const hangup = await f.waitEvent(f.byEdge('m.call.hangup', caller.options.callId), left());
+    expect(content(hangup)).toMatchObject({ version: '1', reason: 'unknown_error' });
+    await pollUntil(() => legs.every((l) => f.fs.model.channel(l) === undefined), 'both legs gone', left(), 10);
+    expect(f.events(f.byEdge('m.call.answer', caller.options.callId))).toEqual([]);
+    expect(invite.callId).toBe(legs.find((l) => l === invite.callId));
+    await f.waitNotice(/connection to the phone system was lost/, noticesBefore);
     await f.fs.restartVerto();
     await pollUntil(() => f.fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
     await f.expectNothingLeft();

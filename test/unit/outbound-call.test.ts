@@ -174,6 +174,24 @@ describe('outbound call', () => {
     expect(bye.notices).toEqual([]);
   });
 
+  it('a ringing call whose Verto leg FreeSWITCH dropped with the socket (DESTINATION_OUT_OF_ORDER, no disposition) fails with the connection notice; with send_bye it is the trunk\'s cause', async () => {
+    const lost = harness();
+    lost.call.start();
+    lost.call.onCandidates([{ candidate: '' }]);
+    lost.call.onHangupComplete({ hangupCause: 'DESTINATION_OUT_OF_ORDER', lastBridgeHangupCause: 'ORIGINATOR_CANCEL' });
+    await vi.runOnlyPendingTimersAsync();
+    expect(lost.ended[0]).toMatchObject({ cause: 'DESTINATION_OUT_OF_ORDER', reason: 'unknown_error' });
+    expect(lost.notices).toEqual([expect.stringMatching(/connection to the phone system was lost/)]);
+
+    const trunk = harness();
+    trunk.call.start();
+    trunk.call.onCandidates([{ candidate: '' }]);
+    trunk.call.onHangupComplete({ hangupCause: 'DESTINATION_OUT_OF_ORDER', vertoHangupDisposition: 'send_bye', lastBridgeHangupCause: 'DESTINATION_OUT_OF_ORDER', lastBridgeProtoSpecificCause: 'sip:502' });
+    await vi.runOnlyPendingTimersAsync();
+    expect(trunk.ended[0]).toMatchObject({ cause: 'DESTINATION_OUT_OF_ORDER' });
+    expect(trunk.notices.some((n) => /connection to the phone system/.test(n))).toBe(false);
+  });
+
   it('falls back to the verto.bye cause when ESL says nothing in time', () => {
     const h = harness();
     h.call.start();

@@ -94,6 +94,11 @@ async function measure(stack: BenchStack, opts: BenchOptions, attach: (d: CallDr
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--soak')) {
+    // the soak has its own run (bench/soak.ts): faults, kills, and a verdict
+    await import('./soak.ts');
+    return new Promise<number>(() => undefined);
+  }
   let opts: BenchOptions | undefined;
   try {
     opts = parseBenchOptions(process.argv.slice(2));

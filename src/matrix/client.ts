@@ -1,4 +1,4 @@
-import { ClientEvent, ConnectionError, createClient, MatrixError as SdkMatrixError, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+import { ClientEvent, ConnectionError, createClient, Filter, MatrixError as SdkMatrixError, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
 import { DESTINATION_STATE_TYPE, parseDestinationState } from '../routing/room-destination.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
@@ -22,6 +22,9 @@ export interface MatrixBotOptions {
   readonly syncTimeoutMs: number;
   readonly logger: Logger;
 }
+
+/** Room events per room per /sync the edge asks for (its filter's room.timeline.limit). */
+export const SYNC_TIMELINE_LIMIT = 500;
 
 export class MatrixError extends Error {
   constructor(message: string) {
@@ -179,7 +182,11 @@ export class MatrixBot {
         this.#invites.emit({ roomId: member.roomId, inviter: event.getSender() });
       }
     });
-    await client.startClient({ initialSyncLimit: 0, pollTimeout: this.#options.syncTimeoutMs, lazyLoadMembers: true });
+    // Up to SYNC_TIMELINE_LIMIT events per room per sync (Synapse's default is 10): a slow edge, or
+    // one back from a homeserver outage, gets a whole burst of call events instead of a gap.
+    const filter = new Filter(this.#options.userId);
+    filter.setDefinition({ room: { timeline: { limit: SYNC_TIMELINE_LIMIT } } });
+    await client.startClient({ initialSyncLimit: 0, pollTimeout: this.#options.syncTimeoutMs, lazyLoadMembers: true, filter });
   }
 
   /** Send a room event; the transaction id makes a retry idempotent. */

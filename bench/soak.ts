@@ -142,10 +142,25 @@ class Soak {
     return ch !== undefined && !ch.hungUp;
   }
 
+  /** The edge never heard of the call: no Verto invite for it, no event of the edge about it. */
+  unseen(callId: string): boolean {
+    return !this.fs.vertoRecord.some((r) => r.method === 'invite' && r.invite?.dialogVariables['mse_matrix_call_id'] === callId)
+      && !this.mx.hs.events({ sender: this.mx.edgeUserId }).some((e) => content(e)['call_id'] === callId);
+  }
+
+  /**
+   * Invites the edge never received: sent while its /sync was down, and the
+   * process was killed before it caught up (a restarted bot starts from a
+   * fresh sync and does not back-fill the gap: the appservice issue's).
+   */
+  neverSeen(): string[] {
+    return [...this.out.values()].filter((c) => !c.hungUp && !c.endedByEdge && this.unseen(c.callId)).map((c) => c.callId);
+  }
+
   /** Calls held by one side only: the caller thinks the call is on (ringing or answered) but FreeSWITCH has no leg for it. */
   oneSided(): string[] {
     this.scan();
-    const out = [...this.out.values()].filter((c) => !c.hungUp && !c.endedByEdge && !this.legUp(c.callId)).map((c) => `outbound ${c.callId} (${c.answered ? 'answered' : 'ringing'} in Matrix, no leg in FreeSWITCH)`);
+    const out = [...this.out.values()].filter((c) => !c.hungUp && !c.endedByEdge && !this.legUp(c.callId) && !this.unseen(c.callId)).map((c) => `outbound ${c.callId} (${c.answered ? 'answered' : 'ringing'} in Matrix, no leg in FreeSWITCH)`);
     const invitesToMatrix = this.mx.hs.events({ sender: this.mx.edgeUserId, type: 'm.call.invite' }).map((e) => String(content(e)['call_id']));
     const endedInMatrix = new Set(this.mx.hs.events({ sender: this.mx.edgeUserId }).filter((e) => e['type'] === 'm.call.hangup').map((e) => String(content(e)['call_id'])));
     const trunkUp = this.inbound.some((c) => !c.trunkEnded);
@@ -237,6 +252,7 @@ async function main(): Promise<number> {
     // Judgement: a call one side still holds while the other has ended it is stranded, unless the edge settles it within 15 s.
     let stranded: string[] = [];
     await pollUntil(() => (stranded = soak.oneSided()).length === 0, 'no one-sided call', 15_000, 200).catch(() => undefined);
+    const neverSeen = soak.neverSeen();
 
     // Then every call is ended by its caller, and nothing may be left anywhere.
     for (const c of soak.out.values()) soak.hangup(c);
@@ -264,9 +280,16 @@ async function main(): Promise<number> {
     ).then(() => true, () => false);
     soak.scan();
     // matrix-js-sdk keeps one timer per HTTP request until its local timeout
-    // (matrix.request_timeout_ms, 30 s) passes: a leak is what is still there after that.
+    // (matrix.request_timeout_ms, 30 s) passes, and the /sync long-polls go on:
+    // a leak is what is still there once those have run out (seen: about 85 s).
     const timersNow = gauge(await soak.metrics(), 'mse_process_active_timers');
-    await pollUntil(async () => gauge(await soak.metrics(), 'mse_process_active_timers') <= baseline.timers + 5, 'timers back to the baseline', 45_000, 500).catch(() => undefined);
+    const trajectory: number[] = [];
+    await pollUntil(async () => {
+      const n = gauge(await soak.metrics(), 'mse_process_active_timers');
+      trajectory.push(n);
+      return n <= baseline.timers + 5;
+    }, 'timers back to the baseline', Number(process.env['MSE_SOAK_TIMER_WAIT_MS'] ?? 100_000), 5_000).catch(() => undefined);
+    process.stdout.write(`edge timers every 5 s after the end: ${trajectory.join(' ')}\n`);
     const end = await soak.metrics();
     const final = { timers: gauge(end, 'mse_process_active_timers'), sockets: gauge(end, 'mse_process_active_sockets'), rss: gauge(end, 'mse_process_process_resident_memory_bytes') };
     const duplicates = soak.duplicates();
@@ -281,6 +304,7 @@ async function main(): Promise<number> {
         `calls: ${soak.out.size} outbound (${answered} answered, ${byEdge} ended by the edge), ${soak.inbound.length} inbound`,
         `faults: verto ${counts('verto')}, esl ${counts('esl')}, homeserver ${counts('homeserver')}, edge killed ${counts('edge_kill')} (${faults.record.map((r) => `${r.kind}@${r.atS.toFixed(1)}s${r.forMs > 0 ? `/${r.forMs}ms` : ''}`).join(' ')})`,
         `stranded calls: ${stranded.length}${stranded.length > 0 ? ` (${stranded.slice(0, 10).join('; ')})` : ''}`,
+        `invites the edge never saw (sent while its /sync was down, then the process was killed; no back-fill after a restart yet): ${neverSeen.length}${neverSeen.length > 0 ? ` (${neverSeen.slice(0, 10).join(' ')})` : ''}`,
         `duplicate endings from the edge: ${duplicates}`,
         `left at the end: ${settled ? 'nothing' : left}`,
         `edge timers (first process at start / last process when everything ended / 30 s later): ${baseline.timers} / ${timersNow} / ${final.timers}; sockets ${baseline.sockets} / ${final.sockets}${leaked ? '  LEAK' : ''}`,
@@ -289,7 +313,7 @@ async function main(): Promise<number> {
         '',
       ].join('\n'),
     );
-    if (stranded.length > 0 || duplicates > 0 || !settled || leaked) code = 1;
+    if (stranded.length > 0 || neverSeen.length > 0 || duplicates > 0 || !settled || leaked) code = 1;
   } finally {
     clearInterval(tick);
     clearInterval(scanner);

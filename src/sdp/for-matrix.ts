@@ -45,6 +45,8 @@ export function sdpForMatrix(freeswitchSdp: string, matrixOffer?: string): Matri
   session.msidSemantic = { semantic: 'WMS', token: streamId };
 
   const offerBundled = offer?.groups?.some((g) => g.type === 'BUNDLE') ?? true;
+  // An m-line whose port is not a number (a malformed line) leaves as port 0: rejected, so not bundled.
+  for (const m of session.media) if (typeof m.port !== 'number' || !Number.isInteger(m.port) || m.port < 0) m.port = 0;
   const live = session.media.filter((m) => m.port !== 0).map((m) => String(m.mid));
   session.groups = offerBundled && live.length > 0 ? [{ type: 'BUNDLE', mids: live.join(' ') }] : [];
 

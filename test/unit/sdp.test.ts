@@ -287,4 +287,9 @@ describe('RFC 4733 telephone-event is kept (in-band DTMF passes through)', () =>
       await pc.close();
     }
   });
+  it('a FreeSWITCH m-line without a port (found by the fuzz suite) is not put in the BUNDLE group', () => {
+    const bad = 'v=0\r\no=FreeSWITCH 1 2 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio  102 0\r\na=rtpmap:102 opus/48000/2\r\na=sendrecv\r\n';
+    const out = sdpForMatrix(bad);
+    expect(out.sdp).not.toContain('a=group:BUNDLE');
+  });
 });

@@ -26,6 +26,9 @@ export interface MatrixBotOptions {
 /** Room events per room per /sync the edge asks for (its filter's room.timeline.limit). */
 export const SYNC_TIMELINE_LIMIT = 500;
 
+/** While the homeserver is unreachable, how often the edge asks matrix-js-sdk to probe it. */
+const RECONNECT_PROBE_MS = 1_000;
+
 export class MatrixError extends Error {
   constructor(message: string) {
     super(message);
@@ -63,6 +66,7 @@ export class MatrixBot {
   readonly #names = new Listeners<[{ roomId: string; userId: string; displayName: string | undefined }]>();
   #state: ConnectionState = 'idle';
   #client: MatrixClient | undefined;
+  #reconnectPoll: NodeJS.Timeout | undefined;
   #startedAt = 0;
   readonly #timelines = new TimelineTrimmer();
   /** Rooms told that the edge cannot read encrypted events (once each). */
@@ -280,7 +284,20 @@ export class MatrixBot {
   #setState(state: ConnectionState, reason: string | undefined): void {
     if (this.#state === state) return;
     this.#state = state;
+    this.#pollWhileReconnecting(state === 'reconnecting');
     this.#states.emit(state, reason);
+  }
+
+  /**
+   * matrix-js-sdk probes a homeserver it lost every 2-7 s (random, after each
+   * failed probe): events sent meanwhile wait that long once it is back, and
+   * a process killed in that window never sees them. While reconnecting, the
+   * edge asks for a probe every second instead (one GET /versions).
+   */
+  #pollWhileReconnecting(on: boolean): void {
+    clearInterval(this.#reconnectPoll);
+    this.#reconnectPoll = undefined;
+    if (on) this.#reconnectPoll = setInterval(() => this.#client?.retryImmediately(), RECONNECT_PROBE_MS);
   }
 
   #onSync(state: SyncState, error: Error | undefined): void {

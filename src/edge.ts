@@ -3,6 +3,11 @@ import type { Logger } from './log/logger.ts';
 import { EslClient, eslOptionsFrom } from './esl/client.ts';
 import { VertoClient, vertoOptionsFrom } from './verto/client.ts';
 import { MatrixBot } from './matrix/client.ts';
+import type { MatrixLink } from './matrix/link.ts';
+import { AppserviceLink } from './appservice/appservice-link.ts';
+import { PhoneDirectory } from './appservice/phone-directory.ts';
+import { readRegistration, RegistrationError } from './appservice/registration.ts';
+import { compileRules } from './calls/refusals.ts';
 import type { ConnectionState } from './net/connection-state.ts';
 import { CallManager } from './calls/call-manager.ts';
 import { HttpServer } from './http/server.ts';
@@ -14,6 +19,25 @@ import type { StateStore } from './store/state-store.ts';
 import { MatrixOutbox } from './matrix/outbox.ts';
 
 export type Peer = 'esl' | 'verto' | 'matrix' | 'drachtio';
+
+/** Appservice mode: the registration's tokens, ghosts named in the edge's server, the policy deciding which numbers have one. Throws RegistrationError. */
+function appserviceLink(config: EdgeConfig, store: StateStore, log: Logger): AppserviceLink {
+  const registration = readRegistration(config.matrix.appservice.registrationPath);
+  const localpart = config.matrix.user_id.slice(1, config.matrix.user_id.indexOf(':'));
+  if (registration.senderLocalpart !== localpart) {
+    throw new RegistrationError(`${config.matrix.appservice.registrationPath}: sender_localpart ${registration.senderLocalpart} is not the localpart of matrix.user_id ${config.matrix.user_id}`);
+  }
+  return new AppserviceLink({
+    homeserverUrl: config.matrix.homeserver_url,
+    botUserId: config.matrix.user_id,
+    registration,
+    listen: { host: config.matrix.appservice.host, port: config.matrix.appservice.port },
+    requestTimeoutMs: config.matrix.request_timeout_ms,
+    directory: new PhoneDirectory(compileRules(config), { prefix: config.matrix.appservice.ghost_prefix, serverName: config.matrix.serverName }),
+    store,
+    logger: log,
+  });
+}
 
 export interface EdgeHooks {
   /** A condition no retry can fix (drachtio-server refused sip.drachtio.secret). Default: log, stop, exit 1. */
@@ -28,7 +52,7 @@ export interface EdgeHooks {
 export class Edge {
   readonly esl: EslClient;
   readonly verto: VertoClient;
-  readonly matrix: MatrixBot;
+  readonly matrix: MatrixLink;
   readonly calls: CallManager;
   readonly store: StateStore;
   readonly outbox: MatrixOutbox;
@@ -46,7 +70,7 @@ export class Edge {
     this.esl = new EslClient(eslOptionsFrom(config.esl, log, true));
     // The same session id across restarts: FreeSWITCH knows the edge's calls by it.
     this.verto = new VertoClient({ ...vertoOptionsFrom(config.verto, log, true), sessid: this.store.vertoSessionId() });
-    this.matrix = new MatrixBot({
+    this.matrix = config.matrix.mode === 'appservice' ? appserviceLink(config, this.store, log) : new MatrixBot({
       homeserverUrl: config.matrix.homeserver_url,
       userId: config.matrix.user_id,
       accessToken: config.matrix.accessToken,

@@ -10,6 +10,8 @@ import { Edge } from './edge.ts';
 import { redactUrl } from './net/redact-url.ts';
 import { formatProbe, runChecks } from './check.ts';
 import { disableDrachtioDebug, DRACHTIO_DEBUG_SKIP } from './sip/srf.ts';
+import { register } from './appservice/register-command.ts';
+import { RegistrationError } from './appservice/registration.ts';
 
 const EXIT_CHECK_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -74,6 +76,12 @@ async function run(configPath: string): Promise<void> {
   try {
     edge = new Edge(config, log);
   } catch (err) {
+    if (err instanceof RegistrationError) {
+      log.fatal({ key: 'matrix.appservice.registration_file', err: err.message }, 'cannot use the appservice registration');
+      process.stderr.write(`matrix-sip-edge: ${err.message}\n`);
+      log.flush(() => process.exit(EXIT_USAGE));
+      return;
+    }
     if (!(err instanceof StoreError)) throw err;
     // One clear line (state.dir / MSE_STATE_DIR names where), no stack trace.
     log.fatal({ key: 'state.dir', err: err.message }, 'cannot open the state store');
@@ -143,6 +151,11 @@ async function main(): Promise<void> {
     case 'run':
       await run(command.configPath);
       return;
+    case 'register': {
+      const code = register(loadOrExit(command.configPath), command.force, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`matrix-sip-edge: ${line}\n`));
+      process.stdout.write('', () => process.exit(code));
+      return;
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import type { EslClient } from '../esl/client.ts';
 import type { EslEvent } from '../esl/events.ts';
 import type { VertoClient } from '../verto/client.ts';
 import type { ServerRequest } from '../verto/messages.ts';
-import type { MatrixBot } from '../matrix/client.ts';
+import type { MatrixLink, RingingRoom, RoomFacts, RoomInvite } from '../matrix/link.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { UserLimits } from '../routing/limits.ts';
 import { checkCaller, type Refusal } from '../routing/policy.ts';
@@ -54,7 +54,7 @@ export class CallManager {
   readonly #config: EdgeConfig;
   readonly #rules: CompiledRules;
   readonly #log: Logger;
-  readonly #matrix: MatrixBot;
+  readonly #matrix: MatrixLink;
   readonly #verto: VertoClient;
   readonly #esl: EslClient;
   readonly #store: StateStore;
@@ -74,6 +74,8 @@ export class CallManager {
   readonly #inboundRoutes: readonly InboundRoute[];
   /** Inbound legs accepted but not ringing yet (their DM is being found or created); true once FreeSWITCH ended one. */
   readonly #pendingInbound = new Map<string, boolean>();
+  /** Invites being admitted (their room read), with the events of their calls that arrived meanwhile. */
+  readonly #admitting = new Map<string, CallEvent[]>();
   /** Numbers set with !dial, per room (room configuration, not call state). */
   readonly #dialled = new Map<string, string>();
   readonly #outcomes = new Map<string, number>();
@@ -90,7 +92,7 @@ export class CallManager {
   /** Timers pending in this manager's calls (0 when no call is in progress). */
   readonly #timers = new TimerLedger();
 
-  constructor(config: EdgeConfig, clients: { matrix: MatrixBot; verto: VertoClient; esl: EslClient; store: StateStore; outbox: MatrixOutbox }, log: Logger) {
+  constructor(config: EdgeConfig, clients: { matrix: MatrixLink; verto: VertoClient; esl: EslClient; store: StateStore; outbox: MatrixOutbox }, log: Logger) {
     this.#config = config;
     this.#rules = compileRules(config);
     this.#log = log.child({ component: 'calls' });
@@ -143,7 +145,7 @@ export class CallManager {
       this.#matrix.onRoomMessage(
         (m) => void runRoomCommand(m, { matrix: this.#matrix, rules: this.#rules, dialled: this.#dialled, calls: () => this.#byMatrixId.values(), log: this.#log }),
       ),
-      this.#matrix.onInvite((i) => void this.#onRoomInvite(i.roomId, i.inviter)),
+      this.#matrix.onInvite((i) => void this.#onRoomInvite(i)),
       this.#matrix.onDisplayNameChange((c) => {
         // FreeSWITCH has no way to change the caller ID of a bridged SIP leg
         // mid-call; the change is recorded, and the next call uses the new name.
@@ -191,8 +193,8 @@ export class CallManager {
   /** Keep a stored call's Matrix ending and notice and mark it told, as one transaction. */
   #tellStoredCall(call: CallRecord, ending: MatrixEnding, notice: string): void {
     this.#store.atomically(() => {
-      void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content);
-      void this.#outbox.enqueue(call.matrixCallId, call.roomId, 'm.room.message', { msgtype: 'm.notice', body: notice });
+      void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content, call.sender);
+      void this.#outbox.enqueue(call.matrixCallId, call.roomId, 'm.room.message', { msgtype: 'm.notice', body: notice }, call.sender);
       this.#store.updateCall(call.matrixCallId, { state: TOLD_STATE });
     });
   }
@@ -309,13 +311,14 @@ export class CallManager {
     clearTimeout(timer);
   }
 
-  #ports(): CallPorts {
+  /** A call's ways out; `as` says who the edge is in its room (its events, its notices). */
+  #ports(as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): CallPorts {
     return {
       sendMatrix: async (roomId, type, content, key) => {
-        await this.#outbox.enqueue(key, roomId, type, content);
+        await this.#outbox.enqueue(key, roomId, type, content, as.speaker);
       },
       notice: async (roomId, text, key) => {
-        await this.#outbox.enqueue(key, roomId, 'm.room.message', { msgtype: 'm.notice', body: text });
+        await this.#outbox.enqueue(key, roomId, 'm.room.message', { msgtype: 'm.notice', body: text }, as.noticeFrom);
       },
       journal: (id, update) => this.#store.updateCall(id, update),
       verto: (method, params) => this.#verto.request(method, params),
@@ -329,8 +332,8 @@ export class CallManager {
     };
   }
 
-  #inboundPorts(): InboundPorts {
-    const ports = this.#ports();
+  #inboundPorts(as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): InboundPorts {
+    const ports = this.#ports(as);
     return {
       sendMatrix: ports.sendMatrix,
       notice: ports.notice,
@@ -363,19 +366,23 @@ export class CallManager {
     for (const fn of [...this.#whenIdle]) fn();
   }
 
-  #onCallEvent(event: CallEvent): void {
-    if (event.type === 'm.call.invite') {
-      void this.#onInvite(event);
-      return;
+  /** Routes a call event; for an invite, the promise settles once it is taken (admitted and stored, or its refusal kept). */
+  #onCallEvent(event: CallEvent): Promise<void> | undefined {
+    if (event.type === 'm.call.invite') return this.#onInvite(event);
+    // Events of a call whose invite is still being admitted wait for it, in order.
+    const waiting = this.#admitting.get(event.content.call_id);
+    if (waiting !== undefined) {
+      waiting.push(event);
+      return undefined;
     }
     const found = this.#byMatrixId.get(event.content.call_id);
-    if (found === undefined || found.roomId !== event.roomId) return;
+    if (found === undefined || found.roomId !== event.roomId) return undefined;
     if (found instanceof InboundCall) {
       this.#onInboundCallEvent(found, event);
-      return;
+      return undefined;
     }
     const call = found;
-    if (event.sender !== call.userId) return;
+    if (event.sender !== call.userId) return undefined;
     switch (event.type) {
       case 'm.call.candidates':
         call.onCandidates(event.content.candidates);
@@ -392,6 +399,7 @@ export class CallManager {
       default:
         call.log.debug({ type: event.type }, 'call event not handled');
     }
+    return undefined;
   }
 
   #onInboundCallEvent(call: InboundCall, event: Exclude<CallEvent, { type: 'm.call.invite' }>): void {
@@ -432,10 +440,10 @@ export class CallManager {
       await this.#verto.request('verto.bye', { cause: 'NORMAL_TEMPORARY_FAILURE', dialogParams: { callID: uuid } }).catch(() => undefined);
       return;
     }
-    let roomId: string;
+    let ringing: RingingRoom;
     this.#pendingInbound.set(uuid, false);
     try {
-      roomId = 'room' in parsed.target ? parsed.target.room : await this.#matrix.directRoomWith(parsed.target.user);
+      ringing = await this.#matrix.ringingRoom(parsed.target, { number: parsed.info.callerNumber, name: parsed.info.callerName });
     } catch (err) {
       this.#pendingInbound.delete(uuid);
       this.#notifyIfIdle();
@@ -450,6 +458,7 @@ export class CallManager {
       this.#notifyIfIdle();
       return;
     }
+    const roomId = ringing.roomId;
     const call = new InboundCall(
       { ...parsed.info, roomId },
       {
@@ -458,37 +467,58 @@ export class CallManager {
         dtmfBatchMs: this.#config.inbound.dtmf_batch_ms,
         maxDurationS: this.#config.calls.max_duration_s,
       },
-      this.#inboundPorts(),
+      this.#inboundPorts(ringing),
       this.#log,
     );
     // Kept before the room rings: a crash from here on is ended on both sides by the next start.
-    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'inbound', roomId, partyId: call.partyId, peerPartyId: undefined, version: '1', vertoLeg: uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now() });
+    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'inbound', roomId, partyId: call.partyId, peerPartyId: undefined, version: '1', vertoLeg: uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now(), sender: ringing.speaker });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
     await call.ring();
   }
 
+  /** An m.call.invite: admitted (events of its call that arrive meanwhile wait), then dialled or refused. */
   async #onInvite(invite: Extract<CallEvent, { type: 'm.call.invite' }>): Promise<void> {
-    if (this.#byMatrixId.has(invite.content.call_id)) return;
+    const callId = invite.content.call_id;
+    if (this.#byMatrixId.has(callId) || this.#admitting.has(callId)) return;
+    const waiting: CallEvent[] = [];
+    this.#admitting.set(callId, waiting);
+    try {
+      await this.#admit(invite);
+    } finally {
+      this.#admitting.delete(callId);
+    }
+    // The call exists now (or was refused, and they go nowhere).
+    for (const e of waiting) void this.#onCallEvent(e);
+  }
+
+  async #admit(invite: Extract<CallEvent, { type: 'm.call.invite' }>): Promise<void> {
     const invitee = invite.content.invitee;
-    if (invitee !== undefined && invitee !== this.#config.matrix.user_id) {
+    if (invitee !== undefined && !this.#matrix.isEdgeUser(invitee)) {
       // A v1 invite addressed to another member of the room: not the edge's to dial, nor to refuse.
       this.#log.info({ call: invite.content.call_id, room: invite.roomId, invitee }, 'ignored an invite addressed to another user');
       return;
     }
-    if (this.#draining) {
-      await this.#refuse(invite, { code: 'shutting_down', message: 'The phone bridge is restarting; try the call again in a minute.' });
+    let facts: RoomFacts;
+    try {
+      facts = await this.#matrix.roomFacts(invite.roomId, invite.sender);
+    } catch (err) {
+      this.#log.warn({ call: invite.content.call_id, room: invite.roomId, err: (err as Error).message }, 'could not read the room');
+      this.#refuse(invite, { code: 'unavailable', message: 'The phone bridge could not read this room; try again in a minute.' }, { speaker: undefined, noticeFrom: undefined });
       return;
     }
-    const facts = this.#matrix.roomFacts(invite.roomId, invite.sender);
+    if (this.#draining) {
+      this.#refuse(invite, { code: 'shutting_down', message: 'The phone bridge is restarting; try the call again in a minute.' }, facts);
+      return;
+    }
     const decided = admitInvite(this.#rules, invite, facts, this.#dialled.get(invite.roomId));
     if (!decided.ok) {
-      await this.#refuse(invite, decided.refusal);
+      this.#refuse(invite, decided.refusal, facts);
       return;
     }
     const limited = this.#limits.admit(invite.sender);
     if (limited) {
-      await this.#refuse(invite, limited);
+      this.#refuse(invite, limited, facts);
       return;
     }
     const callerId = chooseCallerId(
@@ -512,33 +542,30 @@ export class CallManager {
         ringTimeoutS: this.#config.calls.ring_timeout_s,
         maxDurationS: this.#config.calls.max_duration_s,
       },
-      this.#ports(),
+      this.#ports(facts),
       this.#log,
       Date.now(),
     );
     // Kept before FreeSWITCH hears of it: a crash from here on is ended on both sides by the next start.
-    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now() });
+    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now(), sender: facts.speaker });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
     call.log.info({ destination: decided.admission.destination.number, gateway: decided.admission.gateway, version: call.version }, 'call admitted');
     call.start();
   }
 
-  async #refuse(invite: Extract<CallEvent, { type: 'm.call.invite' }>, refusal: Refusal): Promise<void> {
+  /** The refusal is kept in the outbox at once (it goes out, with retries, in the background). */
+  #refuse(invite: Extract<CallEvent, { type: 'm.call.invite' }>, refusal: Refusal, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
     this.#refusals.set(refusal.code, (this.#refusals.get(refusal.code) ?? 0) + 1);
     this.#log.info({ call: invite.content.call_id, room: invite.roomId, sender: invite.sender, refusal: refusal.code }, 'call refused');
     const v1 = invite.content.version === '1';
     const key = invite.content.call_id;
-    try {
-      await Promise.all([
-        v1
-          ? this.#outbox.enqueue(key, invite.roomId, 'm.call.reject', { call_id: invite.content.call_id, party_id: 'sipedge', version: '1' })
-          : this.#outbox.enqueue(key, invite.roomId, 'm.call.hangup', { call_id: invite.content.call_id, version: 0, reason: 'user_hangup' }),
-        this.#outbox.enqueue(key, invite.roomId, 'm.room.message', { msgtype: 'm.notice', body: refusal.message }),
-      ]);
-    } catch (err) {
-      this.#log.error({ err: (err as Error).message }, 'could not send the refusal');
-    }
+    Promise.all([
+      v1
+        ? this.#outbox.enqueue(key, invite.roomId, 'm.call.reject', { call_id: invite.content.call_id, party_id: 'sipedge', version: '1' }, as.speaker)
+        : this.#outbox.enqueue(key, invite.roomId, 'm.call.hangup', { call_id: invite.content.call_id, version: 0, reason: 'user_hangup' }, as.speaker),
+      this.#outbox.enqueue(key, invite.roomId, 'm.room.message', { msgtype: 'm.notice', body: refusal.message }, as.noticeFrom),
+    ]).catch((err: Error) => this.#log.error({ err: err.message }, 'could not send the refusal'));
   }
 
   async #onMalformedCallEvent(info: { roomId: string; sender: string; type: string; reason: string; content: unknown }): Promise<void> {
@@ -546,28 +573,34 @@ export class CallManager {
     this.#refusals.set('invalid_invite', (this.#refusals.get('invalid_invite') ?? 0) + 1);
     const c = typeof info.content === 'object' && info.content !== null ? (info.content as Record<string, unknown>) : {};
     try {
+      const facts = await this.#matrix.roomFacts(info.roomId, info.sender);
       if (typeof c['call_id'] === 'string' && c['call_id'].length <= 255) {
         const v1 = c['version'] !== 0 && c['version'] !== '0';
         await this.#matrix.sendEvent(
           info.roomId,
           v1 ? 'm.call.reject' : 'm.call.hangup',
           v1 ? { call_id: c['call_id'], party_id: 'sipedge', version: '1' } : { call_id: c['call_id'], version: 0, reason: 'unknown_error' },
+          facts.speaker,
         );
       }
-      await this.#matrix.sendNotice(info.roomId, `Your call could not be placed: the invitation was malformed (${info.reason}).`);
+      await this.#matrix.sendNotice(info.roomId, `Your call could not be placed: the invitation was malformed (${info.reason}).`, facts.noticeFrom);
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'could not answer a malformed invite');
     }
   }
 
-  async #onRoomInvite(roomId: string, inviter: string | undefined): Promise<void> {
+  /** The edge's bot (or, in appservice mode, a ghost) was invited: it joins when the inviter may call, else declines. */
+  async #onRoomInvite({ roomId, inviter, invitee }: RoomInvite): Promise<void> {
     if (inviter === undefined || checkCaller(this.#rules.policy, inviter, Number.MAX_SAFE_INTEGER) !== undefined) {
-      this.#log.info({ room: roomId, inviter }, 'ignored an invite from a user who may not call');
+      this.#log.info({ room: roomId, inviter, invitee }, 'declined an invite from a user who may not call');
+      await this.#matrix.declineInvite(roomId, invitee, 'You may not make calls through this phone bridge.').catch((err: Error) =>
+        this.#log.warn({ room: roomId, err: err.message }, 'could not decline the invite'),
+      );
       return;
     }
     try {
-      await this.#matrix.joinRoom(roomId);
-      this.#log.info({ room: roomId, inviter }, 'joined');
+      await this.#matrix.joinRoom(roomId, invitee);
+      this.#log.info({ room: roomId, inviter, invitee }, 'joined');
     } catch (err) {
       this.#log.warn({ room: roomId, err: (err as Error).message }, 'could not join');
     }

@@ -1,6 +1,6 @@
 import type { EdgeConfig } from '../config/load.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
-import type { RoomFacts } from '../matrix/client.ts';
+import type { RoomFacts } from '../matrix/link.ts';
 import { checkCaller, checkDestination, type PolicyRules, type Refusal } from '../routing/policy.ts';
 import { parseDestination, type Destination, type NumberRules } from '../routing/numbers.ts';
 import { checkClientSdp } from '../sdp/offer.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.ts';
-import type { MatrixBot, RoomMessage } from '../matrix/client.ts';
+import type { MatrixLink, RoomMessage } from '../matrix/link.ts';
 import { checkCaller, checkDestination } from '../routing/policy.ts';
 import { parseDestination } from '../routing/numbers.ts';
 import type { CompiledRules } from './refusals.ts';
@@ -9,7 +9,7 @@ import { OutboundCall } from './outbound-call.ts';
 
 /** What a room command may read and change: the Matrix side, the rules, the rooms' !dial numbers, the live calls. */
 export interface RoomCommandContext {
-  readonly matrix: Pick<MatrixBot, 'sendNotice' | 'roomFacts'>;
+  readonly matrix: Pick<MatrixLink, 'sendNotice' | 'roomFacts'>;
   readonly rules: CompiledRules;
   /** Numbers set with !dial, per room (room configuration, not call state). */
   readonly dialled: Map<string, string>;
@@ -21,14 +21,15 @@ export interface RoomCommandContext {
 export async function runRoomCommand(message: RoomMessage, ctx: RoomCommandContext): Promise<void> {
   const parsed = parseRoomCommand(message.body);
   if (parsed === undefined) return;
+  const facts = await ctx.matrix.roomFacts(message.roomId, message.sender);
   const reply = (text: string) =>
-    ctx.matrix.sendNotice(message.roomId, text).catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not reply'));
+    ctx.matrix.sendNotice(message.roomId, text, facts.noticeFrom).catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not reply'));
   if (!parsed.ok) {
     await reply(parsed.reply);
     return;
   }
   const command = parsed.command;
-  const allowed = checkCaller(ctx.rules.policy, message.sender, ctx.matrix.roomFacts(message.roomId, message.sender).powerLevel);
+  const allowed = checkCaller(ctx.rules.policy, message.sender, facts.powerLevel);
   if (allowed && command.kind !== 'help' && command.kind !== 'hangup') {
     await reply(allowed.message);
     return;

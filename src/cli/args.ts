@@ -5,6 +5,8 @@ export const HELP = `matrix-sip-edge: gives Matrix rooms access to SIP trunks th
 Usage:
   matrix-sip-edge [run] [--config <file>]   start the edge (default command)
   matrix-sip-edge check [--config <file>]   validate the config, probe ESL, Verto and the homeserver
+  matrix-sip-edge register [--config <file>] [--force]
+                                            appservice mode: write the registration file for the homeserver
   matrix-sip-edge --help                    show this text
   matrix-sip-edge --version                 print the version
 
@@ -12,6 +14,7 @@ Options:
   -c, --config <file>   the YAML config file (default: $MSE_CONFIG, else ./config.yaml)
   -h, --help            show this text
   -v, --version         print the version
+  --force               register: replace an existing registration (new tokens)
 
 Secrets are read from the environment (MSE_ESL_PASSWORD, MSE_VERTO_PASSWORD,
 MSE_MATRIX_ACCESS_TOKEN, MSE_MATRIX_PASSWORD, or the same names ending in
@@ -25,7 +28,8 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly configPath: string }
-  | { readonly kind: 'check'; readonly configPath: string };
+  | { readonly kind: 'check'; readonly configPath: string }
+  | { readonly kind: 'register'; readonly configPath: string; readonly force: boolean };
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -45,6 +49,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -55,6 +60,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const [verb = 'run', ...rest] = parsed.positionals;
   if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
   const configPath = parsed.values.config ?? env['MSE_CONFIG'] ?? 'config.yaml';
+  if (parsed.values.force && verb !== 'register') throw new UsageError('--force belongs to the register command');
   if (verb === 'run' || verb === 'check') return { kind: verb, configPath };
+  if (verb === 'register') return { kind: 'register', configPath, force: parsed.values.force ?? false };
   throw new UsageError(`unknown command: ${verb} (try --help)`);
 }

@@ -9,9 +9,13 @@ import { Secret } from './secret.ts';
 export interface EdgeConfig {
   readonly esl: Omit<RawConfig['esl'], 'password' | 'password_file'> & { readonly password: Secret };
   readonly verto: Omit<RawConfig['verto'], 'password' | 'password_file'> & { readonly password: Secret };
-  readonly matrix: Omit<RawConfig['matrix'], 'access_token' | 'access_token_file' | 'password' | 'password_file'> & {
+  readonly matrix: Omit<RawConfig['matrix'], 'access_token' | 'access_token_file' | 'password' | 'password_file' | 'appservice'> & {
     readonly accessToken: Secret | undefined;
     readonly password: Secret | undefined;
+    /** The registration file's path, absolute. */
+    readonly appservice: RawConfig['matrix']['appservice'] & { readonly registrationPath: string };
+    /** The server name of the edge's user id (ghosts live there too). */
+    readonly serverName: string;
   };
   readonly http: RawConfig['http'];
   readonly calls: RawConfig['calls'];
@@ -100,8 +104,13 @@ export function parseConfig(document: unknown, env: Environment = process.env, b
   }
   const accessToken = resolveSecret('matrix.access_token', raw.matrix.access_token, raw.matrix.access_token_file, env, problems);
   const matrixPassword = resolveSecret('matrix.password', raw.matrix.password, raw.matrix.password_file, env, problems);
-  if (accessToken === undefined && matrixPassword === undefined && !problems.some((p) => p.path.startsWith('matrix.'))) {
+  if (raw.matrix.mode === 'bot' && accessToken === undefined && matrixPassword === undefined && !problems.some((p) => p.path.startsWith('matrix.'))) {
     problems.push({ path: 'matrix.access_token', message: 'is required in bot mode (or matrix.password to log in)' });
+  }
+  if (raw.matrix.mode === 'appservice') {
+    // The as_token comes from the registration file; a second token here would be a second truth.
+    if (accessToken !== undefined) problems.push({ path: 'matrix.access_token', message: 'is not used in appservice mode (the edge uses the as_token of matrix.appservice.registration_file)' });
+    if (matrixPassword !== undefined) problems.push({ path: 'matrix.password', message: 'is not used in appservice mode (the edge uses the as_token of matrix.appservice.registration_file)' });
   }
   if (raw.policy.allow_destinations.length > 0 && raw.routing.default_gateway === undefined && raw.routing.routes.length === 0) {
     problems.push({ path: 'routing.default_gateway', message: 'is required when policy.allow_destinations lets calls out (or give routing.routes)' });
@@ -125,7 +134,13 @@ export function parseConfig(document: unknown, env: Environment = process.env, b
   return {
     esl: { ...esl, password: eslPassword },
     verto: { ...verto, password: vertoPassword },
-    matrix: { ...matrix, accessToken, password: matrixPassword },
+    matrix: {
+      ...matrix,
+      accessToken,
+      password: matrixPassword,
+      appservice: { ...matrix.appservice, registrationPath: resolve(baseDir, matrix.appservice.registration_file) },
+      serverName: matrix.user_id.slice(matrix.user_id.indexOf(':') + 1),
+    },
     http: raw.http,
     calls: raw.calls,
     routing: raw.routing,

@@ -56,9 +56,27 @@ const userId = z
   .string({ error: 'must be a Matrix user ID such as @edge:example.org' })
   .regex(/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.:\-[\]]+$/, { error: 'must be a Matrix user ID such as @edge:example.org' });
 
+export const appserviceSchema = z
+  .strictObject({
+    /** The registration file `matrix-sip-edge register` writes and the homeserver loads; relative paths are taken from the config file's directory. */
+    registration_file: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).refine((s) => !/[\0\r\n]/.test(s), { error: 'must be a file path (no control characters)' }).default('registration.yaml'),
+    /** The appservice's id in the registration (never changes once the homeserver knows it). */
+    id: z.string({ error: 'must be a string' }).regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ . or -' }).default('matrix-sip-edge'),
+    /** Where the homeserver reaches the edge's appservice listener (written into the registration). */
+    url: httpUrl.default('http://127.0.0.1:9465'),
+    /** The listener's address and port. */
+    host: hostname.default('127.0.0.1'),
+    port: z.number({ error: 'must be a port number (0-65535)' }).int({ error: 'must be a port number (0-65535)' }).min(0, { error: 'must be a port number (0-65535)' }).max(65535, { error: 'must be a port number (0-65535)' }).default(9465),
+    /** Localpart prefix of the ghost users, one per phone number (@_sip_+4930123456:server). */
+    ghost_prefix: z.string({ error: 'must be a localpart prefix' }).regex(/^_[a-z0-9._=\-/]{0,30}$/, { error: 'must start with _ and use a-z 0-9 . _ = - / (at most 31 characters)' }).default('_sip_'),
+  })
+  .prefault({});
+
 export const matrixSchema = z.strictObject({
   homeserver_url: httpUrl,
-  mode: z.enum(['bot'], { error: 'must be "bot" (appservice mode comes later)' }).default('bot'),
+  mode: z.enum(['bot', 'appservice'], { error: 'must be "bot" or "appservice"' }).default('bot'),
+  /** Appservice mode: the registration and the listener (ignored in bot mode). */
+  appservice: appserviceSchema,
   user_id: userId,
   access_token: secretValue,
   access_token_file: secretFile,

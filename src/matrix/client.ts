@@ -11,6 +11,9 @@ import { powerLevelOf } from './power-levels.ts';
 import { sdkLogger, silenceSdkGlobalLogger } from './sdk-logging.ts';
 import type { SendResult } from './outbox.ts';
 import type { PendingSend } from '../store/state-store.ts';
+import type { MatrixLink, RejectedCallEvent, RingingRoom, RoomFacts, RoomInvite, RoomMessage, TimelineStats } from './link.ts';
+
+export type { RoomFacts, RoomMessage } from './link.ts';
 
 export interface MatrixBotOptions {
   readonly homeserverUrl: string;
@@ -36,33 +39,19 @@ export class MatrixError extends Error {
   }
 }
 
-export interface RoomMessage {
-  readonly roomId: string;
-  readonly sender: string;
-  readonly body: string;
-  readonly eventId: string;
-}
-
-export interface RoomFacts {
-  readonly powerLevel: number;
-  readonly displayName: string | undefined;
-  /** The number linked by the room's destination state event, if any. */
-  readonly destination: string | undefined;
-}
-
 /**
  * Bot-mode Matrix client: logs in (token or password), long-polls /sync
  * through matrix-js-sdk, delivers m.call.* events validated, and sends
  * events with transaction ids (the sdk retries them idempotently).
  */
-export class MatrixBot {
+export class MatrixBot implements MatrixLink {
   readonly #options: MatrixBotOptions;
   readonly #log: Logger;
   readonly #callEvents = new Listeners<[CallEvent]>();
-  readonly #rejected = new Listeners<[{ roomId: string; sender: string; type: string; reason: string; content: unknown }]>();
+  readonly #rejected = new Listeners<[RejectedCallEvent]>();
   readonly #states = new Listeners<[ConnectionState, string | undefined]>();
   readonly #messages = new Listeners<[RoomMessage]>();
-  readonly #invites = new Listeners<[{ roomId: string; inviter: string | undefined }]>();
+  readonly #invites = new Listeners<[RoomInvite]>();
   readonly #names = new Listeners<[{ roomId: string; userId: string; displayName: string | undefined }]>();
   #state: ConnectionState = 'idle';
   #client: MatrixClient | undefined;
@@ -87,17 +76,25 @@ export class MatrixBot {
     return this.#state;
   }
 
+  get userId(): string {
+    return this.#options.userId;
+  }
+
+  isEdgeUser(userId: string): boolean {
+    return userId === this.#options.userId;
+  }
+
   /** Room events held in memory (live timelines), dropped from them since start, encrypted ones the edge could not read, syncs with a gap. */
-  timelineStats(): { retained: number; dropped: number; encrypted: number; gaps: number } {
+  timelineStats(): TimelineStats {
     return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped, encrypted: this.#encryptedEvents, gaps: this.#gaps };
   }
 
-  onCallEvent(fn: (event: CallEvent) => void): () => void {
+  onCallEvent(fn: (event: CallEvent) => unknown): () => void {
     return this.#callEvents.add(fn);
   }
 
   /** A call event that failed validation (the call layer answers it). */
-  onRejectedCallEvent(fn: (info: { roomId: string; sender: string; type: string; reason: string; content: unknown }) => void): () => void {
+  onRejectedCallEvent(fn: (info: RejectedCallEvent) => void): () => void {
     return this.#rejected.add(fn);
   }
 
@@ -111,7 +108,7 @@ export class MatrixBot {
   }
 
   /** The edge's user was invited to a room. */
-  onInvite(fn: (invite: { roomId: string; inviter: string | undefined }) => void): () => void {
+  onInvite(fn: (invite: RoomInvite) => void): () => void {
     return this.#invites.add(fn);
   }
 
@@ -122,6 +119,14 @@ export class MatrixBot {
 
   async joinRoom(roomId: string): Promise<void> {
     await withDeadline(this.#requireClient().joinRoom(roomId), this.#options.requestTimeoutMs, 'join');
+  }
+
+  /** A bot leaves invitations it will not take pending (as before): nothing is sent. */
+  async declineInvite(): Promise<void> {}
+
+  async ringingRoom(target: { readonly room: string } | { readonly user: string }): Promise<RingingRoom> {
+    const roomId = 'room' in target ? target.room : await this.directRoomWith(target.user);
+    return { roomId, speaker: undefined, noticeFrom: undefined };
   }
 
   /**
@@ -145,13 +150,13 @@ export class MatrixBot {
   }
 
   /** What the room says about a user and itself: power level, display name, linked number. */
-  roomFacts(roomId: string, userId: string): RoomFacts {
+  async roomFacts(roomId: string, userId: string): Promise<RoomFacts> {
     const room = this.#client?.getRoom(roomId) ?? null;
-    if (room === null) return { powerLevel: 0, displayName: undefined, destination: undefined };
+    if (room === null) return { powerLevel: 0, displayName: undefined, destination: undefined, speaker: undefined, noticeFrom: undefined };
     const state = room.currentState;
     const levels: unknown = state.getStateEvents('m.room.power_levels', '')?.getContent();
     const destination = parseDestinationState(state.getStateEvents(DESTINATION_STATE_TYPE, '')?.getContent());
-    return { powerLevel: powerLevelOf(levels, userId), displayName: room.getMember(userId)?.rawDisplayName, destination };
+    return { powerLevel: powerLevelOf(levels, userId), displayName: room.getMember(userId)?.rawDisplayName, destination, speaker: undefined, noticeFrom: undefined };
   }
 
   async start(): Promise<void> {
@@ -183,7 +188,7 @@ export class MatrixBot {
     });
     client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
       if (member.userId === this.#options.userId && member.membership === 'invite') {
-        this.#invites.emit({ roomId: member.roomId, inviter: event.getSender() });
+        this.#invites.emit({ roomId: member.roomId, inviter: event.getSender(), invitee: this.#options.userId });
       }
     });
     // Up to SYNC_TIMELINE_LIMIT events per room per sync (Synapse's default is 10): a slow edge, or
@@ -194,11 +199,11 @@ export class MatrixBot {
   }
 
   /** Send a room event; the transaction id makes a retry idempotent. */
-  async sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
+  async sendEvent(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
     const client = this.#requireClient();
     const res = await withDeadline(
       // The sdk's typed overloads cover only known event types; call events are sent as generic content.
-      (client.sendEvent as unknown as (r: string, t: string, c: Record<string, unknown>, x?: string) => Promise<{ event_id: string }>)(roomId, type, content, txnId),
+      (client.sendEvent as unknown as (r: string, t: string, c: Record<string, unknown>) => Promise<{ event_id: string }>)(roomId, type, content),
       this.#options.requestTimeoutMs,
       `send ${type}`,
     );

@@ -95,8 +95,8 @@ export class MatrixOutbox {
    * sends of the same key. Resolves with the event id once the homeserver
    * acknowledged it; rejects with SendRefusedError if it refused it for good.
    */
-  enqueue(key: string, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
-    const send = this.#options.store.enqueueSend({ txnId: newTxnId(), key, roomId, type, content });
+  enqueue(key: string, roomId: string, type: string, content: Record<string, unknown>, sender?: string): Promise<string> {
+    const send = this.#options.store.enqueueSend({ txnId: newTxnId(), key, roomId, type, content, sender });
     const queued = this.#push(send);
     if (this.#running) this.#pump(key);
     return queued.delivered.promise;

@@ -1,3 +1,4 @@
+import { readRegistration } from '../appservice/registration.ts';
 import { createClient } from 'matrix-js-sdk';
 import type { EdgeConfig } from '../config/load.ts';
 import { withDeadline } from '../net/deadline.ts';
@@ -8,7 +9,8 @@ export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<str
   silenceSdkGlobalLogger();
   // No localTimeoutMs: the sdk's timeout ponyfill leaves a timer per request; withDeadline bounds each call.
   const base = { baseUrl: config.homeserver_url };
-  let token = config.accessToken?.reveal();
+  // Appservice mode: the as_token of the registration, acting as the bridge bot.
+  let token = config.mode === 'appservice' ? readRegistration(config.appservice.registrationPath).asToken.reveal() : config.accessToken?.reveal();
   if (token === undefined) {
     if (config.password === undefined) throw new Error('no matrix.access_token and no matrix.password');
     const anon = createClient(base);
@@ -22,7 +24,7 @@ export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<str
   const client = createClient({ ...base, accessToken: token, userId: config.user_id });
   try {
     const who = await withDeadline(client.whoami(), config.request_timeout_ms, 'whoami');
-    if (who.user_id !== config.user_id) throw new Error(`the token belongs to ${who.user_id}, not matrix.user_id ${config.user_id}`);
+    if (who.user_id !== config.user_id) throw new Error(`the ${config.mode === 'appservice' ? 'as_token' : 'token'} belongs to ${who.user_id}, not matrix.user_id ${config.user_id}`);
     return who.user_id;
   } finally {
     client.stopClient();

@@ -36,6 +36,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Appservice mode: who the edge speaks as (a ghost or the bridge bot), the
+    // transactions the homeserver pushed that were handled, the ghosts
+    // registered, and each ghost's DM with a user.
+    version: 2,
+    sql: `
+      ALTER TABLE calls ADD COLUMN sender TEXT;
+      ALTER TABLE outbox ADD COLUMN sender TEXT;
+      CREATE TABLE appservice_txns (txn_id TEXT PRIMARY KEY, handled_at INTEGER NOT NULL) STRICT;
+      CREATE TABLE ghosts (user_id TEXT PRIMARY KEY, display_name TEXT, registered_at INTEGER NOT NULL) STRICT;
+      CREATE TABLE direct_rooms (ghost TEXT NOT NULL, user_id TEXT NOT NULL, room_id TEXT NOT NULL, PRIMARY KEY (ghost, user_id)) STRICT;
+      CREATE INDEX direct_rooms_by_room ON direct_rooms (room_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -37,6 +37,15 @@ export class SqliteStateStore implements StateStore {
     enqueue: StatementSync;
     deleteSend: StatementSync;
     sends: StatementSync;
+    txnHandled: StatementSync;
+    markTxn: StatementSync;
+    pruneTxns: StatementSync;
+    ghost: StatementSync;
+    putGhost: StatementSync;
+    directRoom: StatementSync;
+    putDirectRoom: StatementSync;
+    forgetDirectRoom: StatementSync;
+    ghostOfRoom: StatementSync;
   };
 
   /** Open (or create) the store in `dir`; ':memory:' for a throwaway one. */
@@ -68,16 +77,25 @@ export class SqliteStateStore implements StateStore {
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       putCall: db.prepare(
-        `INSERT OR REPLACE INTO calls (matrix_call_id, direction, room_id, party_id, peer_party_id, version, verto_leg, far_leg, state, answered, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO calls (matrix_call_id, direction, room_id, party_id, peer_party_id, version, verto_leg, far_leg, state, answered, created_at, sender)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteCall: db.prepare('DELETE FROM calls WHERE matrix_call_id = ?'),
       calls: db.prepare('SELECT * FROM calls ORDER BY created_at'),
       getCall: db.prepare('SELECT * FROM calls WHERE matrix_call_id = ?'),
       updateCall: db.prepare('UPDATE calls SET peer_party_id = ?, far_leg = ?, state = ?, answered = ? WHERE matrix_call_id = ?'),
-      enqueue: db.prepare('INSERT INTO outbox (txn_id, key, room_id, type, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq'),
+      enqueue: db.prepare('INSERT INTO outbox (txn_id, key, room_id, type, content, created_at, sender) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq'),
       deleteSend: db.prepare('DELETE FROM outbox WHERE txn_id = ?'),
       sends: db.prepare('SELECT * FROM outbox ORDER BY seq'),
+      txnHandled: db.prepare('SELECT 1 AS found FROM appservice_txns WHERE txn_id = ?'),
+      markTxn: db.prepare('INSERT OR IGNORE INTO appservice_txns (txn_id, handled_at) VALUES (?, ?)'),
+      pruneTxns: db.prepare('DELETE FROM appservice_txns WHERE handled_at < ?'),
+      ghost: db.prepare('SELECT display_name FROM ghosts WHERE user_id = ?'),
+      putGhost: db.prepare('INSERT INTO ghosts (user_id, display_name, registered_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name'),
+      directRoom: db.prepare('SELECT room_id FROM direct_rooms WHERE ghost = ? AND user_id = ?'),
+      putDirectRoom: db.prepare('INSERT OR REPLACE INTO direct_rooms (ghost, user_id, room_id) VALUES (?, ?, ?)'),
+      forgetDirectRoom: db.prepare('DELETE FROM direct_rooms WHERE ghost = ? AND user_id = ?'),
+      ghostOfRoom: db.prepare('SELECT ghost FROM direct_rooms WHERE room_id = ? LIMIT 1'),
     };
   }
 
@@ -90,7 +108,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   putCall(c: CallRecord): void {
-    this.#statements.putCall.run(c.matrixCallId, c.direction, c.roomId, c.partyId, c.peerPartyId ?? null, c.version, c.vertoLeg, c.farLeg ?? null, c.state, c.answered ? 1 : 0, c.createdAt);
+    this.#statements.putCall.run(c.matrixCallId, c.direction, c.roomId, c.partyId, c.peerPartyId ?? null, c.version, c.vertoLeg, c.farLeg ?? null, c.state, c.answered ? 1 : 0, c.createdAt, c.sender ?? null);
   }
 
   updateCall(matrixCallId: string, update: CallUpdate): void {
@@ -111,7 +129,7 @@ export class SqliteStateStore implements StateStore {
 
   enqueueSend(send: NewSend): PendingSend {
     const createdAt = Date.now();
-    const row = this.#statements.enqueue.get(send.txnId, send.key, send.roomId, send.type, JSON.stringify(send.content), createdAt) as Row | undefined;
+    const row = this.#statements.enqueue.get(send.txnId, send.key, send.roomId, send.type, JSON.stringify(send.content), createdAt, send.sender ?? null) as Row | undefined;
     const seq = row?.['seq'];
     if (typeof seq !== 'number' && typeof seq !== 'bigint') throw new StoreError('the outbox did not return a sequence number');
     return { ...send, seq: Number(seq), createdAt };
@@ -123,6 +141,41 @@ export class SqliteStateStore implements StateStore {
 
   pendingSends(): readonly PendingSend[] {
     return (this.#statements.sends.all() as Row[]).map(sendFromRow).filter((s): s is PendingSend => s !== undefined);
+  }
+
+  transactionHandled(txnId: string): boolean {
+    return this.#statements.txnHandled.get(txnId) !== undefined;
+  }
+
+  markTransactionHandled(txnId: string, keepMs: number): void {
+    const now = Date.now();
+    this.#statements.markTxn.run(txnId, now);
+    this.#statements.pruneTxns.run(now - keepMs);
+  }
+
+  ghost(userId: string): { readonly displayName: string | undefined } | undefined {
+    const row = this.#statements.ghost.get(userId) as Row | undefined;
+    return row === undefined ? undefined : { displayName: str(row['display_name']) };
+  }
+
+  putGhost(userId: string, displayName: string | undefined): void {
+    this.#statements.putGhost.run(userId, displayName ?? null, Date.now());
+  }
+
+  directRoom(ghost: string, userId: string): string | undefined {
+    return str((this.#statements.directRoom.get(ghost, userId) as Row | undefined)?.['room_id']);
+  }
+
+  putDirectRoom(ghost: string, userId: string, roomId: string): void {
+    this.#statements.putDirectRoom.run(ghost, userId, roomId);
+  }
+
+  forgetDirectRoom(ghost: string, userId: string): void {
+    this.#statements.forgetDirectRoom.run(ghost, userId);
+  }
+
+  ghostOfRoom(roomId: string): string | undefined {
+    return str((this.#statements.ghostOfRoom.get(roomId) as Row | undefined)?.['ghost']);
   }
 
   atomically<T>(fn: () => T): T {
@@ -191,6 +244,7 @@ function callFromRow(row: Row): CallRecord | undefined {
     state,
     answered: num(row['answered']) === 1,
     createdAt,
+    sender: str(row['sender']),
   };
 }
 
@@ -210,5 +264,5 @@ function sendFromRow(row: Row): PendingSend | undefined {
     return undefined;
   }
   if (typeof content !== 'object' || content === null || Array.isArray(content)) return undefined;
-  return { seq, txnId, key, roomId, type, content: content as Record<string, unknown>, createdAt };
+  return { seq, txnId, key, roomId, type, content: content as Record<string, unknown>, createdAt, sender: str(row['sender']) };
 }

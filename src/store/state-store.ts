@@ -27,6 +27,8 @@ export interface CallRecord {
   readonly answered: boolean;
   /** ms since the epoch. */
   readonly createdAt: number;
+  /** Who the edge is in the call's room (appservice mode: a ghost or the bridge bot); undefined = the edge's own user. */
+  readonly sender?: string | undefined;
 }
 
 export type CallUpdate = Partial<Pick<CallRecord, 'peerPartyId' | 'farLeg' | 'state' | 'answered'>>;
@@ -43,6 +45,8 @@ export interface PendingSend {
   readonly type: string;
   readonly content: Readonly<Record<string, unknown>>;
   readonly createdAt: number;
+  /** Who sends it (appservice mode: a ghost, as the as_token with user_id); undefined = the edge's own user. */
+  readonly sender?: string | undefined;
 }
 
 export type NewSend = Omit<PendingSend, 'seq' | 'createdAt'>;
@@ -61,6 +65,20 @@ export interface StateStore {
   /** The homeserver acknowledged it (or refused it for good): forget it. */
   deleteSend(txnId: string): void;
   pendingSends(): readonly PendingSend[];
+
+  /** Appservice: whether a pushed transaction was handled already (the homeserver retries until acknowledged). */
+  transactionHandled(txnId: string): boolean;
+  /** Record it handled; entries older than `keepMs` are forgotten. */
+  markTransactionHandled(txnId: string, keepMs: number): void;
+  /** Appservice: ghosts registered with the homeserver, and the display name last set. */
+  ghost(userId: string): { readonly displayName: string | undefined } | undefined;
+  putGhost(userId: string, displayName: string | undefined): void;
+  /** Appservice: a ghost's DM with a user. */
+  directRoom(ghost: string, userId: string): string | undefined;
+  putDirectRoom(ghost: string, userId: string, roomId: string): void;
+  forgetDirectRoom(ghost: string, userId: string): void;
+  /** The ghost whose DM a room is, if the edge knows it as one. */
+  ghostOfRoom(roomId: string): string | undefined;
 
   /** Run `fn` as one transaction: all of its writes land, or none (a crash in between). */
   atomically<T>(fn: () => T): T;

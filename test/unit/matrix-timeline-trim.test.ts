@@ -44,7 +44,7 @@ describe('MatrixBot room timelines', () => {
     expect(retained + dropped).toBeGreaterThanOrEqual(total);
 
     // state survives: the destination link and alice's power level (room creator: 100)
-    const facts = b.roomFacts(roomId, alice.userId);
+    const facts = await b.roomFacts(roomId, alice.userId);
     expect(facts.destination).toBe('+4930123456');
     expect(facts.powerLevel).toBe(100);
     // the edge's own trims are not gaps

@@ -1,0 +1,148 @@
+// The edge's requests to the homeserver as an application service: the
+// as_token on every request, `?user_id=` to act as a ghost (traces/real/
+// synapse-02, -05). matrix-js-sdk's HTTP client carries them (its retries
+// and error types), without a /sync: in appservice mode every event comes
+// from the homeserver's transactions.
+import { ConnectionError, createClient, MatrixError as SdkMatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
+import type { Logger } from '../log/logger.ts';
+import type { Secret } from '../config/secret.ts';
+import { withDeadline } from '../net/deadline.ts';
+import { sdkLogger, silenceSdkGlobalLogger } from '../matrix/sdk-logging.ts';
+import type { SendResult } from '../matrix/outbox.ts';
+
+export interface HomeserverApiOptions {
+  readonly homeserverUrl: string;
+  readonly asToken: Secret;
+  /** The bridge bot (sender_localpart): requests without `as` act as it. */
+  readonly botUserId: string;
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** A refusal the homeserver gave (status and errcode), or a failure to reach it (status 0). */
+export class HomeserverError extends Error {
+  readonly status: number;
+  readonly errcode: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(what: string, status: number, errcode: string | undefined, detail: string, retryAfterMs?: number) {
+    super(`${what}: ${status === 0 ? detail : `${status} ${errcode ?? ''} ${detail}`.trim()}`);
+    this.name = 'HomeserverError';
+    this.status = status;
+    this.errcode = errcode;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export class HomeserverApi {
+  readonly #client: MatrixClient;
+  readonly #options: HomeserverApiOptions;
+
+  constructor(options: HomeserverApiOptions) {
+    this.#options = options;
+    silenceSdkGlobalLogger();
+    this.#client = createClient({
+      baseUrl: options.homeserverUrl,
+      userId: options.botUserId,
+      accessToken: options.asToken.reveal(),
+      localTimeoutMs: options.requestTimeoutMs,
+      logger: sdkLogger(options.logger),
+    });
+  }
+
+  async request<T>(what: string, method: Method, path: string, as: string | undefined, body?: Record<string, unknown>, query: Record<string, string> = {}): Promise<T> {
+    const params = as === undefined || as === this.#options.botUserId ? query : { ...query, user_id: as };
+    try {
+      return await withDeadline(this.#client.http.authedRequest<T>(method, path, params, body), this.#options.requestTimeoutMs, what);
+    } catch (err) {
+      throw asHomeserverError(what, err);
+    }
+  }
+
+  /** Register a ghost; one already registered (M_USER_IN_USE) is fine. */
+  async register(localpart: string): Promise<void> {
+    try {
+      await this.request('register', Method.Post, '/register', undefined, { type: 'm.login.application_service', username: localpart, inhibit_login: true });
+    } catch (err) {
+      if (err instanceof HomeserverError && err.errcode === 'M_USER_IN_USE') return;
+      throw err;
+    }
+  }
+
+  async setDisplayName(userId: string, displayName: string): Promise<void> {
+    await this.request('set display name', Method.Put, `/profile/${encodeURIComponent(userId)}/displayname`, userId, { displayname: displayName });
+  }
+
+  async join(roomId: string, as: string | undefined): Promise<void> {
+    await this.request('join', Method.Post, `/join/${encodeURIComponent(roomId)}`, as, {});
+  }
+
+  async leave(roomId: string, as: string | undefined, reason: string): Promise<void> {
+    await this.request('leave', Method.Post, `/rooms/${encodeURIComponent(roomId)}/leave`, as, { reason });
+  }
+
+  async invite(roomId: string, userId: string, as: string | undefined): Promise<void> {
+    await this.request('invite', Method.Post, `/rooms/${encodeURIComponent(roomId)}/invite`, as, { user_id: userId });
+  }
+
+  /** A new DM from `as` with `userId` (is_direct, trusted_private_chat): the room id. */
+  async createDirectRoom(as: string, userId: string, name: string | undefined): Promise<string> {
+    const res = await this.request<{ room_id?: unknown }>('createRoom', Method.Post, '/createRoom', as, {
+      is_direct: true,
+      invite: [userId],
+      preset: 'trusted_private_chat',
+      ...(name === undefined ? {} : { name }),
+    });
+    if (typeof res.room_id !== 'string') throw new HomeserverError('createRoom', 200, undefined, 'the answer had no room_id');
+    return res.room_id;
+  }
+
+  /** The room's current state, read as `as` (who must be in the room). */
+  async roomState(roomId: string, as: string | undefined): Promise<unknown> {
+    return this.request<unknown>('room state', Method.Get, `/rooms/${encodeURIComponent(roomId)}/state`, as);
+  }
+
+  async joinedRooms(as: string | undefined): Promise<readonly string[]> {
+    const res = await this.request<{ joined_rooms?: unknown }>('joined rooms', Method.Get, '/joined_rooms', as);
+    return Array.isArray(res.joined_rooms) ? res.joined_rooms.filter((r): r is string => typeof r === 'string') : [];
+  }
+
+  async whoami(): Promise<string> {
+    const res = await this.request<{ user_id?: unknown }>('whoami', Method.Get, '/account/whoami', undefined);
+    if (typeof res.user_id !== 'string') throw new HomeserverError('whoami', 200, undefined, 'the answer had no user_id');
+    return res.user_id;
+  }
+
+  /** One PUT /send with its transaction id, judged for the outbox (network, 5xx, 429: retry; other refusals final). */
+  async put(roomId: string, type: string, txnId: string, content: Record<string, unknown>, as: string | undefined): Promise<SendResult> {
+    try {
+      const res = await this.request<{ event_id?: unknown }>(`send ${type}`, Method.Put, `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, as, content);
+      return { ok: true, eventId: typeof res.event_id === 'string' ? res.event_id : '' };
+    } catch (err) {
+      const e = err as HomeserverError;
+      const retry = e.status === 0 || e.status >= 500 || e.status === 429 || e.errcode === 'M_LIMIT_EXCEEDED';
+      return { ok: false, retry, retryAfterMs: e.retryAfterMs, reason: e.status === 0 ? 'the homeserver is unreachable' : `${e.status} ${e.errcode ?? ''}`.trim() };
+    }
+  }
+
+  stop(): void {
+    this.#client.stopClient();
+    this.#client.http.abort();
+  }
+}
+
+/** Every failure as a HomeserverError: status 0 when the homeserver was not reached (or timed out). */
+export function asHomeserverError(what: string, err: unknown): HomeserverError {
+  if (err instanceof HomeserverError) return err;
+  if (err instanceof SdkMatrixError) {
+    let retryAfterMs: number | undefined;
+    try {
+      retryAfterMs = err.getRetryAfterMs() ?? undefined;
+    } catch {
+      retryAfterMs = undefined;
+    }
+    return new HomeserverError(what, err.httpStatus ?? 0, err.errcode, err.data?.error ?? '', retryAfterMs);
+  }
+  const status = (err as { httpStatus?: unknown }).httpStatus;
+  if (typeof status === 'number' && !(err instanceof ConnectionError)) return new HomeserverError(what, status, undefined, (err as Error).message);
+  return new HomeserverError(what, 0, undefined, err instanceof ConnectionError ? 'the homeserver is unreachable' : (err as Error).message);
+}

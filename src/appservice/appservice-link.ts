@@ -292,9 +292,13 @@ export class AppserviceLink implements MatrixLink {
    * started: its caller has hung up already.
    */
   async #take(events: readonly PushedEvent[]): Promise<void> {
+    const invited = new Set<string>();
     const endedHere = new Set<string>();
     for (const e of events) {
-      if ((e.type === 'm.call.hangup' || e.type === 'm.call.reject') && !this.isEdgeUser(e.sender) && typeof e.content['call_id'] === 'string') endedHere.add(e.content['call_id']);
+      const callId = e.content['call_id'];
+      if (typeof callId !== 'string' || this.isEdgeUser(e.sender)) continue;
+      if (e.type === 'm.call.invite') invited.add(callId);
+      else if ((e.type === 'm.call.hangup' || e.type === 'm.call.reject') && invited.has(callId)) endedHere.add(callId);
     }
     const taken: Promise<unknown>[] = [];
     for (const e of events) {

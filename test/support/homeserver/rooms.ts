@@ -111,11 +111,11 @@ export class RoomService {
     return roomId;
   }
 
-  leave(r: Requester, roomId: string): void {
+  leave(r: Requester, roomId: string, reason?: string): void {
     this.requireRoom(roomId);
     const m = this.store.membership(roomId, r.userId);
     if (m !== 'join' && m !== 'invite') throw errors.notInRoom(r.userId, roomId, m);
-    this.store.append(roomId, { type: 'm.room.member', sender: r.userId, stateKey: r.userId, content: { membership: 'leave' } });
+    this.store.append(roomId, { type: 'm.room.member', sender: r.userId, stateKey: r.userId, content: reason === undefined ? { membership: 'leave' } : { membership: 'leave', reason } });
   }
 
   /** PUT /rooms/{roomId}/send/{type}/{txnId}: the same txnId from the same scope returns the same event. */

@@ -50,7 +50,10 @@ export function roomRoutes(ctx: HsContext): Route[] {
     }),
     route('POST', 'C/rooms/{}/leave', (req) => {
       const r = requester(ctx, req);
-      rooms.leave(r, param(req, 0));
+      // Synapse keeps a string `reason` in the membership content (spec: POST /leave body).
+      const body = jsonBody(req);
+      const reason = typeof body === 'object' && body !== null && typeof (body as Record<string, unknown>)['reason'] === 'string' ? ((body as Record<string, unknown>)['reason'] as string) : undefined;
+      rooms.leave(r, param(req, 0), reason);
       return ok({});
     }),
     route('PUT', 'C/rooms/{}/send/{}/{}', (req) => {

@@ -25,12 +25,18 @@ describe('MatrixBot back-fills a limited timeline', () => {
     bot = hs = undefined;
   });
 
-  async function liveBot() {
+  /** A bot reading a DM with alice; `joinedBefore`: it joined before it started (as after a restart) and has seen nothing live there yet. */
+  async function liveBot(opts: { joinedBefore?: boolean } = {}) {
     hs = await startHomeserverSimulator({ users: [{ localpart: 'edge' }, { localpart: 'alice' }], rateLimits: false, timelineLimitCap: 10 });
     const h = hs;
     const edge = h.registerUser('edge');
     const alice = h.registerUser('alice');
     const roomId = h.createRoom(alice.userId, { preset: 'trusted_private_chat', invite: [edge.userId] });
+    if (opts.joinedBefore === true) {
+      h.join(edge.userId, roomId);
+      // history older than the process: never delivered, not even from a gap
+      h.sendEvent(alice.userId, roomId, 'm.call.invite', invite('before-start'));
+    }
     const b = new MatrixBot({
       homeserverUrl: h.url,
       userId: edge.userId,
@@ -55,6 +61,7 @@ describe('MatrixBot back-fills a limited timeline', () => {
     b.onState(() => changes.emit('change'));
     await b.start();
     await waitUntil(changes, () => b.state === 'connected', 'the bot to sync');
+    if (opts.joinedBefore === true) return { b, h, alice: alice.userId, edge: edge.userId, roomId, changes, seen };
     await b.joinRoom(roomId);
     h.sendEvent(alice.userId, roomId, 'm.room.message', { msgtype: 'm.text', body: 'hello' });
     await waitUntil(changes, () => seen.includes('text hello'), 'the first live message');
@@ -89,6 +96,15 @@ describe('MatrixBot back-fills a limited timeline', () => {
     const pages = t.h.requests().filter(isMessages);
     expect(pages.map((q) => [q.query['dir'], q.query['from']])).toEqual([['b', prevBatch]]);
     expect(t.b.timelineStats()).toMatchObject({ gaps: 1, gapsFilled: 1, gapsUnfilled: 0, backfilledEvents: 21 });
+  });
+
+  it('a room joined before the bot started (nothing live seen there yet): the gap is filled back to the process start, not before', async () => {
+    const t = await liveBot({ joinedBefore: true });
+    const want = await burst(t, 20);
+    await waitUntil(t.changes, () => t.seen.length >= want.length, 'every call event', 10_000);
+    await pollUntil(() => t.b.timelineStats().gapsFilled === 1, 'the gap filled');
+    expect(t.seen).toEqual(want);
+    expect(t.b.timelineStats()).toMatchObject({ gaps: 1, gapsFilled: 1, backfilledEvents: 11 });
   });
 
   it('a /messages that fails (502 twice, then 429 with retry_after_ms) is retried until it answers', async () => {

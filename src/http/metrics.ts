@@ -24,6 +24,11 @@ export interface TimelineCounts {
   readonly dropped: number;
   readonly encrypted: number;
   readonly gaps: number;
+  /** Of those, gaps paged back over with /messages, and gaps that could not be (failed, deadline, page cap). */
+  readonly gapsFilled?: number;
+  readonly gapsUnfilled?: number;
+  /** Room events delivered from back-filled gaps. */
+  readonly backfilledEvents?: number;
 }
 
 /** A gauge without labels whose value is read at each scrape. */
@@ -122,7 +127,10 @@ export class Metrics {
     readGauge(this.registry, 'mse_matrix_timeline_events', `Room events the Matrix client holds in memory (live timelines, trimmed once a room holds more than ${TIMELINE_KEEP_EVENTS})`, () => timelines().retained);
     readTotal(this.registry, 'mse_matrix_timeline_events_dropped_total', 'Room events dropped from memory after they were handled', () => timelines().dropped);
     readTotal(this.registry, 'mse_matrix_encrypted_events_total', 'Encrypted room events the edge could not read (it has no end-to-end encryption; each room is told once)', () => timelines().encrypted);
-    readTotal(this.registry, 'mse_matrix_sync_gaps_total', 'Syncs that skipped events in a room (limited timeline): call events in the gap were not seen', () => timelines().gaps);
+    readTotal(this.registry, 'mse_matrix_sync_gaps_total', 'Syncs that skipped events in a room (limited timeline); bot mode pages back over each (see the _filled and _unfilled totals)', () => timelines().gaps);
+    readTotal(this.registry, 'mse_matrix_sync_gaps_filled_total', 'Gaps a sync left that the edge paged back over (GET /messages) and delivered', () => timelines().gapsFilled ?? 0);
+    readTotal(this.registry, 'mse_matrix_sync_gaps_unfilled_total', 'Gaps a sync left that could not be filled (errors past the deadline, page cap): call events in them may not have been seen', () => timelines().gapsUnfilled ?? 0);
+    readTotal(this.registry, 'mse_matrix_backfilled_events_total', 'Room events delivered from back-filled gaps', () => timelines().backfilledEvents ?? 0);
     this.connectionUp = new Gauge({
       name: 'mse_connection_up',
       help: '1 when the connection to the peer is up',

@@ -1,4 +1,4 @@
-import { ClientEvent, ConnectionError, createClient, Filter, MatrixError as SdkMatrixError, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+import { ClientEvent, ConnectionError, createClient, EventTimeline, Filter, MatrixError as SdkMatrixError, MatrixEvent, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type Room, type RoomMember } from 'matrix-js-sdk';
 import { DESTINATION_STATE_TYPE, parseDestinationState } from '../routing/room-destination.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
@@ -7,6 +7,7 @@ import { withDeadline } from '../net/deadline.ts';
 import { redactUrl } from '../net/redact-url.ts';
 import { isCallEventType, parseCallEvent, type CallEvent } from './call-events.ts';
 import { retainedEvents, TimelineTrimmer } from './timeline-trim.ts';
+import { GapFiller, messagesFetcher } from './backfill.ts';
 import { powerLevelOf } from './power-levels.ts';
 import { sdkLogger, silenceSdkGlobalLogger } from './sdk-logging.ts';
 import type { SendResult } from './outbox.ts';
@@ -65,6 +66,8 @@ export class MatrixBot implements MatrixLink {
   #gaps = 0;
   /** Rooms whose live events the edge has been reading (a reset before that is the history before a join, not a gap). */
   readonly #liveRooms = new Set<string>();
+  /** Pages back over each gap and delivers its events before the room's later live ones (backfill.ts). */
+  #gapFiller: GapFiller<MatrixEvent> | undefined;
 
   constructor(options: MatrixBotOptions) {
     this.#options = options;
@@ -84,9 +87,10 @@ export class MatrixBot implements MatrixLink {
     return userId === this.#options.userId;
   }
 
-  /** Room events held in memory (live timelines), dropped from them since start, encrypted ones the edge could not read, syncs with a gap. */
+  /** Room events held in memory (live timelines), dropped from them since start, encrypted ones the edge could not read, syncs with a gap (and how many were back-filled). */
   timelineStats(): TimelineStats {
-    return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped, encrypted: this.#encryptedEvents, gaps: this.#gaps };
+    const g = this.#gapFiller?.counts() ?? { filled: 0, unfilled: 0, events: 0 };
+    return { retained: retainedEvents(this.#client?.getRooms() ?? []), dropped: this.#timelines.dropped, encrypted: this.#encryptedEvents, gaps: this.#gaps, gapsFilled: g.filled, gapsUnfilled: g.unfilled, backfilledEvents: g.events };
   }
 
   onCallEvent(fn: (event: CallEvent) => unknown): () => void {
@@ -173,18 +177,29 @@ export class MatrixBot implements MatrixLink {
     });
     this.#client = client;
     this.#startedAt = Date.now();
+    const gapFiller = new GapFiller<MatrixEvent>({
+      fetchPage: messagesFetcher(client),
+      deliver: (roomId, event) => this.#onTimelineEvent(event, roomId),
+      fromGap: (roomId, event) => new MatrixEvent({ ...event, room_id: roomId }),
+      idOf: (event) => event.getId(),
+      log: this.#log,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      notBefore: this.#startedAt,
+    });
+    this.#gapFiller = gapFiller;
     client.on(ClientEvent.Sync, (state: SyncState, _prev: SyncState | null, data?: { error?: Error }) => this.#onSync(state, data?.error));
     client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStartOfTimeline: boolean | undefined) => {
       if (toStartOfTimeline || room === undefined) return;
       this.#timelines.touch(room);
       this.#liveRooms.add(room.roomId);
-      this.#onTimelineEvent(event, room.roomId);
+      gapFiller.live(room.roomId, event);
     });
     client.on(RoomEvent.TimelineReset, (room: Room | undefined) => {
       // The edge's own trims reset timelines too; any other reset is a sync that skipped events.
       if (room === undefined || this.#timelines.trimming || !this.#liveRooms.has(room.roomId)) return;
       this.#gaps += 1;
-      this.#log.warn({ room: room.roomId }, 'a sync skipped events in this room (limited timeline): call events in the gap were not seen');
+      this.#log.warn({ room: room.roomId }, 'a sync skipped events in this room (limited timeline): paging back over the gap');
+      gapFiller.gap(room.roomId, room.getLiveTimeline().getPaginationToken(EventTimeline.BACKWARDS));
     });
     client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
       if (member.userId === this.#options.userId && member.membership === 'invite') {
@@ -247,6 +262,7 @@ export class MatrixBot implements MatrixLink {
     const client = this.#client;
     this.#client = undefined;
     this.#setState('stopped', undefined);
+    this.#gapFiller?.stop();
     if (client) {
       client.stopClient();
       client.removeAllListeners();
@@ -310,6 +326,8 @@ export class MatrixBot implements MatrixLink {
     if (state === SyncState.Prepared || state === SyncState.Syncing) {
       // The sync response is processed: history the edge never reads can go.
       this.#timelines.trim();
+      // A room joined at a processed sync is read live from now on: a later limited timeline in it is a gap.
+      for (const room of this.#client?.getRooms() ?? []) if (room.getMyMembership() === 'join') this.#liveRooms.add(room.roomId);
       if (this.#state !== 'connected') this.#log.info({ state: 'connected' }, 'Matrix connected');
       this.#setState('connected', undefined);
     } else if (state === SyncState.Error || state === SyncState.Reconnecting) {

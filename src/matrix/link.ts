@@ -51,6 +51,10 @@ export interface TimelineStats {
   readonly dropped: number;
   readonly encrypted: number;
   readonly gaps: number;
+  /** Bot mode: gaps back-filled with /messages, gaps that could not be (wholly), events delivered from gaps. */
+  readonly gapsFilled?: number;
+  readonly gapsUnfilled?: number;
+  readonly backfilledEvents?: number;
 }
 
 export interface MatrixLink {

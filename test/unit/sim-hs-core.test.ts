@@ -100,3 +100,38 @@ it('records every request and answers injected faults', async () => {
   const missing = await fetch(`${hs.url}/_matrix/client/v3/account/whoami`);
   expect(await missing.json()).toEqual({ errcode: 'M_MISSING_TOKEN', error: 'Missing access token' });
 });
+
+it('holdSync parks a user\'s /sync while events pile up (past its timeout); the capped timeline limit makes the answer limited', async () => {
+  hs = await startHomeserverSimulator({ rateLimits: false, timelineLimitCap: 3 });
+  const edge = hs.registerUser('edge');
+  const bob = hs.registerUser('bob');
+  hs.registerUser('alice');
+  const room = hs.createRoom('@alice:localhost', { invite: ['@edge:localhost', '@bob:localhost'] });
+  hs.join('@edge:localhost', room);
+  hs.join('@bob:localhost', room);
+  const since = String((await get('/_matrix/client/v3/sync?timeout=0', edge.accessToken)).body['next_batch']);
+  const bobSince = String((await get('/_matrix/client/v3/sync?timeout=0', bob.accessToken)).body['next_batch']);
+  hs.holdSync('@edge:localhost');
+  let answered = false;
+  const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 500 } } }));
+  const pending = get(`/_matrix/client/v3/sync?timeout=50&since=${since}&filter=${filter}`, edge.accessToken).then((r) => {
+    answered = true;
+    return r;
+  });
+  const ids = Array.from({ length: 5 }, (_, i) => hs!.sendEvent('@alice:localhost', room, 'm.room.message', { msgtype: 'm.text', body: `m${i}` }));
+  expect(await hs.waitForHeldSync('@edge:localhost')).toBe(1);
+  // another user is not held
+  const forBob = await get(`/_matrix/client/v3/sync?timeout=0&since=${bobSince}`, bob.accessToken);
+  expect(forBob.body['rooms']).toBeDefined();
+  // longer than the long-poll's own timeout: still parked
+  await hs.waitForEvent(() => false, 150).catch(() => undefined);
+  expect(answered).toBe(false);
+  hs.releaseSync('@edge:localhost');
+  const answer = await pending;
+  const timeline = (answer.body['rooms'] as { join: Record<string, { timeline: { events: { event_id: string }[]; limited: boolean; prev_batch: string } }> }).join[room]?.timeline;
+  expect(timeline?.events.map((e) => e.event_id)).toEqual(ids.slice(-3));
+  expect(timeline?.limited).toBe(true);
+  // /messages from its prev_batch gives the two skipped ones, newest first
+  const page = await get(`/_matrix/client/v3/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=2&from=${timeline?.prev_batch ?? ''}`, edge.accessToken);
+  expect((page.body['chunk'] as { event_id: string }[]).map((e) => e.event_id)).toEqual([ids[1], ids[0]]);
+});

@@ -7,6 +7,7 @@ import type { RateLimiter } from './ratelimit.ts';
 import type { Registration } from './registration.ts';
 import type { RoomService } from './rooms.ts';
 import type { Store } from './store.ts';
+import type { SyncControl } from './sync-control.ts';
 import type { Requester } from './types.ts';
 
 export interface HsContext {
@@ -18,6 +19,8 @@ export interface HsContext {
   readonly duplicateJoinQuirk: boolean;
   /** Longest a /sync long-poll may wait, whatever the client asks. */
   readonly maxSyncTimeoutMs: number;
+  /** Holds on users' /sync and the timeline limit cap (test API). */
+  readonly syncControl: SyncControl;
   /** A request from the homeserver to an appservice (third-party lookups). */
   readonly askAppservice: (reg: Registration, spec: AsRequestSpec, extraQuery?: string) => Promise<AsReply>;
 }

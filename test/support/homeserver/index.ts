@@ -18,6 +18,7 @@ import { syncRoutes } from './routes/sync.ts';
 import { thirdpartyRoutes } from './routes/thirdparty.ts';
 import { listen } from './server.ts';
 import { Store } from './store.ts';
+import { SyncControl } from './sync-control.ts';
 import { TestApi } from './test-api.ts';
 
 export type { HomeserverSimulatorOptions, SimulatorUser } from './options.ts';
@@ -65,6 +66,7 @@ export async function startHomeserverSimulator(options: HomeserverSimulatorOptio
     for (const p of pushers) p.onNewEvents();
   });
   const abort = new AbortController();
+  const syncControl = new SyncControl(options.timelineLimitCap);
   const rooms = new RoomService({
     store,
     messageLimiter: new RateLimiter(limitFor(options, 'message')),
@@ -83,6 +85,7 @@ export async function startHomeserverSimulator(options: HomeserverSimulatorOptio
     loginLimiter: new RateLimiter(limitFor(options, 'login')),
     duplicateJoinQuirk: options.duplicateJoinQuirk ?? true,
     maxSyncTimeoutMs: options.maxSyncTimeoutMs ?? 60_000,
+    syncControl,
     askAppservice: (reg, spec, extraQuery) => callAppservice(reg, api, spec, abort.signal, pusherOpts.requestTimeoutMs, extraQuery),
   };
   const routes = [...metaRoutes(ctx), ...accountRoutes(ctx), ...syncRoutes(ctx), ...roomRoutes(ctx), ...profileRoutes(ctx), ...thirdpartyRoutes(ctx)];
@@ -90,7 +93,7 @@ export async function startHomeserverSimulator(options: HomeserverSimulatorOptio
   const recorder = new Recorder();
   const host = options.host ?? '127.0.0.1';
   const server = await listen(ctx, routes, faults, recorder, host, options.port ?? 0);
-  const testApi = new TestApi(store, rooms, recorder, pushers);
+  const testApi = new TestApi(store, rooms, recorder, pushers, syncControl);
   let stopped: Promise<void> | undefined;
   return Object.assign(testApi, {
     url: `http://${host}:${server.port}`,
@@ -104,6 +107,7 @@ export async function startHomeserverSimulator(options: HomeserverSimulatorOptio
         unsubscribe();
         for (const p of pushers) p.stop();
         abort.abort();
+        syncControl.stop();
         store.notifier.stop();
         await server.close();
       })();

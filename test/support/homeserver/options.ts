@@ -38,6 +38,11 @@ export interface HomeserverSimulatorOptions {
   readonly rateLimits?: false | { readonly message?: RateLimit | false; readonly login?: RateLimit | false };
   /** Synapse 1.67's duplicated own join event in the first sync after a join. Default true. */
   readonly duplicateJoinQuirk?: boolean;
+  /**
+   * Upper bound on a /sync filter's room.timeline.limit, as some homeservers clamp what a
+   * client asks for (a burst larger than this gives a limited timeline). Default: none.
+   */
+  readonly timelineLimitCap?: number;
   /** Upper bound for a /sync long-poll. Default 60000. */
   readonly maxSyncTimeoutMs?: number;
   /**

@@ -6,6 +6,7 @@ import { legacyEvent } from './format.ts';
 import type { Recorder, RequestRecord } from './recorder.ts';
 import type { RoomService } from './rooms.ts';
 import type { Store } from './store.ts';
+import type { SyncControl } from './sync-control.ts';
 import type { JsonObject, Requester } from './types.ts';
 import { waitFor } from './wait.ts';
 
@@ -28,13 +29,37 @@ export class TestApi {
   private readonly rooms: RoomService;
   private readonly recorder: Recorder;
   private readonly pushers: readonly AppservicePusher[];
+  private readonly syncControl: SyncControl;
   private txnCounter = 0;
 
-  constructor(store: Store, rooms: RoomService, recorder: Recorder, pushers: readonly AppservicePusher[]) {
+  constructor(store: Store, rooms: RoomService, recorder: Recorder, pushers: readonly AppservicePusher[], syncControl: SyncControl) {
     this.store = store;
     this.rooms = rooms;
     this.recorder = recorder;
     this.pushers = pushers;
+    this.syncControl = syncControl;
+  }
+
+  /**
+   * Stop answering this user's /sync: requests in a long-poll or arriving from now on are
+   * parked (not answered) until releaseSync, then answered with everything that arrived.
+   */
+  holdSync(userId: string): void {
+    this.syncControl.hold(userId);
+  }
+
+  releaseSync(userId: string): void {
+    this.syncControl.release(userId);
+  }
+
+  /** Resolves once at least one /sync of this user is parked by a hold. */
+  waitForHeldSync(userId: string, timeoutMs = DEFAULT_WAIT_MS): Promise<number> {
+    return waitFor((cb) => this.syncControl.subscribe(cb), () => (this.syncControl.parked(userId) > 0 ? this.syncControl.parked(userId) : undefined), timeoutMs, `a held /sync of ${userId}`);
+  }
+
+  /** Clamp every /sync filter's room.timeline.limit to this (undefined: no clamp). */
+  setTimelineLimitCap(limit: number | undefined): void {
+    this.syncControl.setTimelineLimitCap(limit);
   }
 
   /** Test-API actions are not rate limited (tokenId prefix "test:"). */

@@ -209,8 +209,15 @@ export class AppserviceLink implements MatrixLink {
     if (ghost !== undefined) await this.#ghosts.ensure(ghost, caller.name ?? displayNumber(caller.number));
     const as = ghost ?? this.#options.botUserId;
     if ('room' in target) {
-      if (ghost !== undefined && !this.#rooms.isJoined(target.room, ghost)) await this.#joinAsGhost(target.room, ghost);
-      return { roomId: target.room, speaker: ghost, noticeFrom: undefined };
+      if (ghost === undefined || this.#rooms.isJoined(target.room, ghost)) return { roomId: target.room, speaker: ghost, noticeFrom: undefined };
+      try {
+        await this.#joinAsGhost(target.room, ghost);
+        return { roomId: target.room, speaker: ghost, noticeFrom: undefined };
+      } catch (err) {
+        // The call must ring all the same: from the bridge bot, as in bot mode.
+        this.#log.warn({ room: target.room, ghost, err: (err as Error).message }, 'the caller\'s ghost could not join the routed room (give the bridge bot the power to invite there): the bot rings instead');
+        return { roomId: target.room, speaker: undefined, noticeFrom: undefined };
+      }
     }
     let roomId = this.#store.directRoom(as, target.user);
     if (roomId === undefined) {

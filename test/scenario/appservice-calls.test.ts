@@ -15,6 +15,7 @@ import { pollUntil } from '../support/wait.ts';
 const NUMBER = '+49301234567';
 const CALLER = '+4917012345678';
 const DID = '+49301234563';
+const ROOM_DID = '+49301234564';
 
 let f: AppserviceFixture;
 const peers: Array<WeriftCaller | WeriftCallee> = [];
@@ -143,6 +144,52 @@ describe('SIP -> Matrix', () => {
     handle.hangup();
     const hangup = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && e['sender'] === ghostOf(CALLER));
     expect(content(hangup)['call_id']).toBe(content(invite)['call_id']);
+  });
+});
+
+describe('a routed room', () => {
+  it('the bridge bot joins when invited; a DID routed to the room rings from the caller\'s ghost, which the bot let in', async () => {
+    const roomId = f.hs.createRoom(f.aliceId, { invite: [f.botId], preset: 'private_chat' } as never);
+    await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.room.member' && e['state_key'] === f.botId && content(e)['membership'] === 'join', 10_000);
+    await f.restartWith({ inbound: { routes: [{ did: DID, user: '@alice:localhost' }, { did: ROOM_DID, room: roomId }], ring_timeout_s: 10 } });
+    // The bot may not invite in this room yet (invite needs 50): the call rings all the same, from the bot.
+    const first = f.fs.model.placeInboundCall({ did: ROOM_DID.replace('+', ''), callerNumber: '+4917099999998', callerName: undefined, context: 'matrix-sip-edge-public' });
+    const fromBot = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.invite', 10_000);
+    expect(fromBot['sender']).toBe(f.botId);
+    first.hangup();
+    await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && content(e)['call_id'] === content(fromBot)['call_id'], 10_000);
+    await f.expectNothingLeft();
+    // Alice gives the bot the power to invite: the next caller's ghost is let in, and rings.
+    const levels = f.events((e) => e['type'] === 'm.room.power_levels', roomId).at(-1)!;
+    f.hs.sendStateEvent(f.aliceId, roomId, 'm.room.power_levels', '', { ...content(levels), users: { ...(content(levels)['users'] as Json), [f.botId]: 50 } } as never);
+    const handle = f.fs.model.placeInboundCall({ did: ROOM_DID.replace('+', ''), callerNumber: '+4917099999999', callerName: undefined, context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.invite' && e['sender'] !== f.botId, 10_000);
+    expect(invite['sender']).toBe(ghostOf('+4917099999999'));
+    // A private room: the bot invited the ghost, which joined.
+    const ghostInvite = f.events((e) => e['type'] === 'm.room.member' && e['state_key'] === ghostOf('+4917099999999') && content(e)['membership'] === 'invite', roomId)[0]!;
+    expect(ghostInvite['sender']).toBe(f.botId);
+    // No name from the trunk: the ghost is shown as the number.
+    expect((await f.asAlice(`/_matrix/client/v3/profile/${encodeURIComponent(ghostOf('+4917099999999'))}/displayname`)).body).toEqual({ displayname: '+49 170 99999999' });
+    handle.hangup();
+    await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && content(e)['call_id'] === content(invite)['call_id'], 10_000);
+  });
+});
+
+describe('a call in a ghost\'s DM', () => {
+  it('room commands are answered by the ghost; a crash mid-call ends it in Matrix as the ghost, and its legs in FreeSWITCH', async () => {
+    const { ghost, roomId } = await dialPad('+49301234562');
+    f.hs.sendEvent(f.aliceId, roomId, 'm.room.message', { msgtype: 'm.text', body: '!help' });
+    await pollUntil(() => f.notices(roomId, ghost).some((n) => n.includes('!dtmf')), 'the help notice from the ghost');
+    const c = caller(roomId);
+    await c.invite();
+    const answer = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.answer' && content(e)['call_id'] === c.options.callId);
+    await c.applyAnswer(content(answer));
+    await pollUntil(() => f.fs.model.channels().length === 2, 'both legs up');
+    await f.crashAndRestartEdge();
+    const hangup = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && content(e)['call_id'] === c.options.callId, 10_000);
+    expect(hangup['sender']).toBe(ghost);
+    await pollUntil(() => f.notices(roomId, ghost).some((n) => /restart/i.test(n)), 'the restart notice from the ghost');
+    await pollUntil(() => f.fs.model.channels().length === 0, 'the legs ended');
   });
 });
 

@@ -2,9 +2,9 @@
 // registration written by `matrix-sip-edge register`, the homeserver
 // simulator loading that file and pushing transactions to the edge (the
 // legacy paths Synapse 1.67 uses, or the v1 ones), Alice as a Matrix user.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EdgeProcess, runCli, writeConfig } from './edge-process.ts';
 import { DOMAIN, startFreeSwitch, type FreeSwitchStack, type StackOptions } from './sim-stack.ts';
 import { startHomeserverSimulator, type HomeserverSimulator } from './homeserver/index.ts';
@@ -93,6 +93,23 @@ export class AppserviceFixture {
     this.edge = new EdgeProcess(this.configPath, this.#restarts === 0 ? this.#name : `${this.#name}-${this.#restarts}`);
     this.#restarts += 1;
     if (waitReady) await pollUntil(async () => (await httpGet(`http://127.0.0.1:${this.httpPort}/readyz`).catch(() => ({ status: 0 }))).status === 200, 'edge ready', 15_000);
+  }
+
+  /** Kill the edge with SIGKILL (a crash), then start a new one on the same config and state. */
+  async crashAndRestartEdge(): Promise<void> {
+    this.edge.child.kill('SIGKILL');
+    await pollUntil(() => this.edge.exitCode !== undefined, 'edge killed', 5_000);
+    await this.edge.stop();
+    await this.startEdge();
+  }
+
+  /** Stop the edge (SIGTERM), replace some sections of its config (same file, same registration beside it), start it again. */
+  async restartWith(sections: Record<string, unknown>): Promise<void> {
+    const code = await this.edge.stop();
+    if (code !== 0) throw new Error(`the edge exited with ${String(code)}`);
+    const config = parseYaml(readFileSync(this.configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(this.configPath, stringifyYaml({ ...config, ...sections }));
+    await this.startEdge();
   }
 
   /** A client-server request as Alice (what Element sends). */

@@ -307,12 +307,17 @@ export class OutboundCall {
     this.#finish({ cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined }, false);
   }
 
-  /** End the call from the edge (command, shutdown, failure): both sides are told. */
+  /**
+   * End the call from the edge (command, shutdown, failure): both sides are
+   * told. Matrix first (its ending is kept in the outbox at once), then the
+   * Verto bye: a stop that gives up before Verto answers (its request
+   * timeout is longer than the stop's) has told the room all the same.
+   */
   async hangup(vertoCause: string, outcome: CallOutcome): Promise<void> {
     if (this.#state === 'ended') return;
-    if (this.#state !== 'gathering') await this.#byeToVerto(vertoCause);
+    const dialled = this.#state !== 'gathering';
     this.#finish(outcome, true);
-    await this.#told;
+    await Promise.all([dialled ? this.#byeToVerto(vertoCause) : undefined, this.#told]);
   }
 
   /**

@@ -86,6 +86,7 @@ export class OutboundCall {
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #byeCause: string | undefined;
   #told: Promise<void> = Promise.resolve();
+  #dialled = false;
 
   constructor(invite: Invite, settings: OutboundCallSettings, ports: CallPorts, log: Logger, now: number) {
     this.#invite = invite;
@@ -112,6 +113,11 @@ export class OutboundCall {
 
   get sipLegUuid(): string | undefined {
     return this.#sipLegUuid;
+  }
+
+  /** True once verto.invite went to FreeSWITCH (a Verto leg may exist). */
+  get dialled(): boolean {
+    return this.#dialled;
   }
 
   /** Start gathering: dial at end-of-candidates, or when the window closes. */
@@ -160,6 +166,7 @@ export class OutboundCall {
     this.#offerSdp = merged.sdp;
     this.#candidates = [];
     this.#move('dialling');
+    this.#dialled = true;
     const { destination, gateway, callerId, ringTimeoutS } = this.#settings;
     this.log.info({ trigger, candidatesAdded: merged.added, destination: destination.number, gateway }, 'verto.invite');
     this.#ports.milestone(this, 'verto_invite_sent');

@@ -1,5 +1,4 @@
 import type { EdgeConfig } from '../config/load.ts';
-import { deferred } from '../net/deferred.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EslClient } from '../esl/client.ts';
 import type { EslEvent } from '../esl/events.ts';
@@ -359,15 +358,19 @@ export class CallManager {
   }
 
   /** Resolves when no call is live, or with false at the deadline. */
-  async callsEnded(timeoutMs: number): Promise<boolean> {
-    if (this.liveCalls === 0) return true;
-    const { promise, resolve } = deferred<boolean>();
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    this.#whenIdle.add(() => resolve(true));
-    const ok = await promise;
-    clearTimeout(timer);
-    this.#whenIdle.clear();
-    return ok;
+  callsEnded(timeoutMs: number): Promise<boolean> {
+    if (this.liveCalls === 0) return Promise.resolve(true);
+    // Each waiter settles once, disarming its own timer and removing only itself;
+    // stop() settles those still waiting (a drain cut short by a second signal).
+    return new Promise<boolean>((resolve) => {
+      const settle = (idle: boolean) => {
+        clearTimeout(timer);
+        this.#whenIdle.delete(settle);
+        resolve(idle);
+      };
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      this.#whenIdle.add(settle);
+    });
   }
 
   /**
@@ -377,6 +380,7 @@ export class CallManager {
    */
   async stop(tellTimeoutMs = 5_000): Promise<void> {
     const deadlineAt = Date.now() + tellTimeoutMs;
+    for (const settle of [...this.#whenIdle]) settle(false);
     // Only the hangups of the legs are heard from now on: they let the stored calls go.
     const offHangups = this.#esl.onEvent((e) => {
       if (e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uniqueId !== undefined) this.#legGone(e.uniqueId);
@@ -459,11 +463,12 @@ export class CallManager {
     this.#endedLegs.set(uuid, { callId, timer });
   }
 
-  readonly #whenIdle = new Set<() => void>();
+  /** Waiters of callsEnded (true: no call is live any more). */
+  readonly #whenIdle = new Set<(idle: boolean) => void>();
 
   #notifyIfIdle(): void {
     if (this.liveCalls !== 0) return;
-    for (const fn of [...this.#whenIdle]) fn();
+    for (const settle of [...this.#whenIdle]) settle(true);
   }
 
   #onCallEvent(event: CallEvent): void {

@@ -262,6 +262,14 @@ export class CallManager {
     });
   }
 
+  /**
+   * After ESL (re)connects: hang up FreeSWITCH channels of the edge that no
+   * call holds (a previous run crashed or was killed), telling their rooms;
+   * and end answered calls whose channel vanished while ESL was away.
+   * Calls go on meanwhile: reconcile.ts judges each channel right after its
+   * facts are read, and legs of calls that end during the walk are not
+   * taken for orphans.
+   */
   async #maybeReconcile(): Promise<void> {
     if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
     this.#reconciled = true;

@@ -240,7 +240,7 @@ export class AppserviceLink implements MatrixLink {
 
   async put(send: PendingSend): Promise<SendResult> {
     const result = await this.#api.put(send.roomId, send.type, send.txnId, { ...send.content }, send.sender ?? this.#speakerIn(send.roomId));
-    if (!result.ok && result.reason === 'the homeserver is unreachable') this.#lost(result.reason);
+    if (!result.ok && result.retry && !/^\d/.test(result.reason)) this.#lost(result.reason);
     return result;
   }
 

@@ -9,6 +9,7 @@ import type { Secret } from '../config/secret.ts';
 import { withDeadline } from '../net/deadline.ts';
 import { sdkLogger, silenceSdkGlobalLogger } from '../matrix/sdk-logging.ts';
 import type { SendResult } from '../matrix/outbox.ts';
+import { judgeSendError } from '../matrix/send-errors.ts';
 
 export interface HomeserverApiOptions {
   readonly homeserverUrl: string;
@@ -112,15 +113,15 @@ export class HomeserverApi {
     return res.user_id;
   }
 
-  /** One PUT /send with its transaction id, judged for the outbox (network, 5xx, 429: retry; other refusals final). */
+  /** One PUT /send with its transaction id, judged for the outbox as in bot mode (src/matrix/send-errors.ts). */
   async put(roomId: string, type: string, txnId: string, content: Record<string, unknown>, as: string | undefined): Promise<SendResult> {
+    const params = as === undefined || as === this.#options.botUserId ? {} : { user_id: as };
+    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
     try {
-      const res = await this.request<{ event_id?: unknown }>(`send ${type}`, Method.Put, `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, as, content);
+      const res = await withDeadline(this.#client.http.authedRequest<{ event_id?: unknown }>(Method.Put, path, params, content), this.#options.requestTimeoutMs, `send ${type}`);
       return { ok: true, eventId: typeof res.event_id === 'string' ? res.event_id : '' };
     } catch (err) {
-      const e = err as HomeserverError;
-      const retry = e.status === 0 || e.status >= 500 || e.status === 429 || e.errcode === 'M_LIMIT_EXCEEDED';
-      return { ok: false, retry, retryAfterMs: e.retryAfterMs, reason: e.status === 0 ? 'the homeserver is unreachable' : `${e.status} ${e.errcode ?? ''}`.trim() };
+      return judgeSendError(err);
     }
   }
 

@@ -1,5 +1,4 @@
 import type { EdgeConfig } from '../config/load.ts';
-import { deferred } from '../net/deferred.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EslClient } from '../esl/client.ts';
 import type { EslEvent } from '../esl/events.ts';
@@ -23,6 +22,10 @@ import { TimerLedger } from './call-timers.ts';
 import type { CallRecord, StateStore } from '../store/state-store.ts';
 import type { MatrixOutbox } from '../matrix/outbox.ts';
 import { endStoredLegs, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
+import { uuidKill } from '../esl/commands.ts';
+
+/** How long an ended call's leg may take to report CHANNEL_HANGUP_COMPLETE before the edge asks FreeSWITCH to end it. */
+const ENDED_LEG_WAIT_MS = 5_000;
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -59,11 +62,22 @@ export class CallManager {
   readonly #esl: EslClient;
   readonly #store: StateStore;
   readonly #outbox: MatrixOutbox;
-  /** The calls the previous process left in the store (read at start, before any call of this one). */
+  /** The calls the previous process left in the store whose legs are still to be ended (read at start, before any call of this one). */
   #leftByPreviousRun: readonly CallRecord[] = [];
-  #storedCallsEnded = false;
-  /** Legs of the previous run's calls, ended from the store: the channel walk leaves them alone. */
+  /** A run of #endStoredCalls under way. */
+  #endingStoredCalls: Promise<void> | undefined;
+  /** Legs of the previous run's calls FreeSWITCH answered a kill for: the channel walk leaves them alone. */
   readonly #recoveredLegs = new Set<string>();
+  /**
+   * Verto legs of this run's calls that ended (Matrix told; the stored call
+   * kept, marked told) that FreeSWITCH has not confirmed gone yet. Forgotten
+   * at the leg's CHANNEL_HANGUP_COMPLETE, or once a uuid_kill of it was
+   * answered (after ENDED_LEG_WAIT_MS, and at each ESL connection).
+   */
+  readonly #endedLegs = new Map<string, { readonly callId: string; timer: NodeJS.Timeout | undefined }>();
+  readonly #endedLegsIdle = new Set<() => void>();
+  /** The leg whose CHANNEL_HANGUP_COMPLETE (or confirmed absence) is being handed to its call. */
+  #goneLeg: string | undefined;
   /** SIGTERM: no new calls; live ones run on. */
   #draining = false;
   readonly #limits: UserLimits;
@@ -169,25 +183,76 @@ export class CallManager {
   }
 
   /**
-   * After ESL (re)connects: hang up FreeSWITCH channels of the edge that no
-   * call holds (a previous run crashed or was killed), telling their rooms;
-   * and end answered calls whose channel vanished while ESL was away.
-   * Calls go on meanwhile: reconcile.ts judges each channel right after its
-   * facts are read, and legs of calls that end during the walk are not
-   * taken for orphans.
+   * At each ESL connection until it is done: end the legs of the calls the
+   * previous run left (calls/stored-calls.ts). A call is forgotten once
+   * FreeSWITCH answered for each of its legs; one whose kill got no reply
+   * stays in the store, and its legs are tried again at the next connection
+   * (the channel walk leaves them to this). Also the legs of this run's
+   * ended calls that FreeSWITCH has not confirmed gone.
    */
-  /** Once per process, at the first ESL connection: end the legs of the calls the previous run left (calls/stored-calls.ts). */
   async #endStoredCalls(): Promise<void> {
-    if (this.#storedCallsEnded || this.#esl.state !== 'connected') return;
-    this.#storedCallsEnded = true;
-    const left = this.#leftByPreviousRun;
-    this.#leftByPreviousRun = [];
-    for (const c of left) {
-      this.#recoveredLegs.add(c.vertoLeg);
-      if (c.farLeg !== undefined) this.#recoveredLegs.add(c.farLeg);
+    while (this.#endingStoredCalls !== undefined) await this.#endingStoredCalls;
+    if (this.#esl.state !== 'connected') return;
+    for (const uuid of [...this.#endedLegs.keys()]) void this.#killEndedLeg(uuid);
+    if (this.#leftByPreviousRun.length === 0) return;
+    const run = endStoredLegs(this.#leftByPreviousRun, { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id) }, this.#log).then((result) => {
+      for (const leg of result.gone) this.#recoveredLegs.add(leg);
+      this.#leftByPreviousRun = result.unfinished;
+      if (result.unfinished.length > 0) this.#log.warn({ calls: result.unfinished.length }, 'calls the previous run left are kept: a leg could not be ended; tried again at the next ESL connection');
+    });
+    this.#endingStoredCalls = run;
+    try {
+      await run;
+    } finally {
+      this.#endingStoredCalls = undefined;
     }
-    if (left.length === 0) return;
-    await endStoredLegs(left, { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id) }, this.#log);
+  }
+
+  /** A leg of a stored call of the previous run still to be ended by #endStoredCalls. */
+  #storedLegPending(uuid: string): boolean {
+    return this.#leftByPreviousRun.some((c) => c.vertoLeg === uuid || c.farLeg === uuid);
+  }
+
+  /** An ended call's leg: FreeSWITCH confirmed it gone, so the stored call can go. */
+  #legGone(uuid: string): void {
+    const ended = this.#endedLegs.get(uuid);
+    if (ended === undefined) return;
+    clearTimeout(ended.timer);
+    this.#endedLegs.delete(uuid);
+    this.#store.deleteCall(ended.callId);
+    if (this.#endedLegs.size === 0) for (const fn of [...this.#endedLegsIdle]) fn();
+  }
+
+  /** No CHANNEL_HANGUP_COMPLETE came for an ended call's leg (ESL was away, or it never existed): ask FreeSWITCH to end it; its answer confirms it gone. */
+  async #killEndedLeg(uuid: string): Promise<void> {
+    const ended = this.#endedLegs.get(uuid);
+    if (ended === undefined) return;
+    clearTimeout(ended.timer);
+    ended.timer = undefined;
+    if (this.#esl.state !== 'connected') return; // the next connection tries again
+    let reply: string;
+    try {
+      reply = await this.#esl.api(uuidKill(uuid, 'NORMAL_CLEARING'));
+    } catch (err) {
+      this.#log.warn({ call: ended.callId, uuid, err: (err as Error).message }, 'could not confirm the leg of an ended call gone; tried again at the next ESL connection');
+      return;
+    }
+    this.#log.info({ call: ended.callId, uuid, reply: reply.trim().slice(0, 80) }, reply.startsWith('+OK') ? 'hung up the leg of a call that had ended' : 'the leg of an ended call is gone');
+    this.#legGone(uuid);
+  }
+
+  /** Resolves when every ended call's leg is confirmed gone, or at the deadline. */
+  #endedLegsGone(deadlineAt: number): Promise<void> {
+    if (this.#endedLegs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#endedLegsIdle.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, deadlineAt - Date.now()));
+      this.#endedLegsIdle.add(done);
+    });
   }
 
   /** Keep a stored call's Matrix ending and notice and mark it told, as one transaction. */
@@ -199,6 +264,14 @@ export class CallManager {
     });
   }
 
+  /**
+   * After ESL (re)connects: hang up FreeSWITCH channels of the edge that no
+   * call holds (a previous run crashed or was killed), telling their rooms;
+   * and end answered calls whose channel vanished while ESL was away.
+   * Calls go on meanwhile: reconcile.ts judges each channel right after its
+   * facts are read, and legs of calls that end during the walk are not
+   * taken for orphans.
+   */
   async #maybeReconcile(): Promise<void> {
     if (this.#reconciled || this.#esl.state !== 'connected' || this.#matrix.state !== 'connected') return;
     this.#reconciled = true;
@@ -208,7 +281,8 @@ export class CallManager {
       await reconcile(
         {
           esl: (c) => this.#esl.api(c),
-          knows: (uuid) => this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid) || this.#recoveredLegs.has(uuid),
+          knows: (uuid) =>
+            this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid) || this.#recoveredLegs.has(uuid) || this.#endedLegs.has(uuid) || this.#storedLegPending(uuid),
           calls: () => [...this.#byMatrixId.values()].map((call) => this.#known(call)),
           orphaned: (o) => void this.#tellOrphaned(o),
         },
@@ -231,8 +305,13 @@ export class CallManager {
       answered: () => this.#byUuid.get(call.uuid) === call && call.state === 'answered',
       vanished: () => {
         call.log.warn('the FreeSWITCH channel of this call is gone (events lost while ESL was away)');
-        if (call instanceof InboundCall) call.onVertoBye('NORMAL_CLEARING');
-        else call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+        this.#goneLeg = call.uuid;
+        try {
+          if (call instanceof InboundCall) call.onVertoBye('NORMAL_CLEARING');
+          else call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+        } finally {
+          this.#goneLeg = undefined;
+        }
       },
     };
   }
@@ -242,6 +321,10 @@ export class CallManager {
     if (o.roomId === undefined || o.matrixCallId === undefined) return;
     const roomId = o.roomId;
     const key = o.matrixCallId;
+    if (this.#matrixTold(key)) {
+      this.#log.info({ call: key, uuid: o.uuid }, 'the orphaned leg belonged to a call already ended in Matrix; no second ending');
+      return;
+    }
     try {
       await Promise.all([
         this.#outbox.enqueue(
@@ -257,7 +340,15 @@ export class CallManager {
     }
   }
 
-  /** Calls the state store keeps (this run's live calls, and the previous run's until they are ended). */
+  /** True when Matrix was given (or is being given) this call's ending: the store keeps it marked told, or the outbox holds its ending. */
+  #matrixTold(matrixCallId: string): boolean {
+    return (
+      this.#store.calls().some((c) => c.matrixCallId === matrixCallId && c.state === TOLD_STATE) ||
+      this.#store.pendingSends().some((s) => s.key === matrixCallId && (s.type === 'm.call.hangup' || s.type === 'm.call.reject'))
+    );
+  }
+
+  /** Calls the state store keeps (this run's live calls and ended ones whose leg FreeSWITCH has not confirmed gone, and the previous run's until they are ended). */
   storedCalls(): number {
     return this.#store.calls().length;
   }
@@ -277,15 +368,19 @@ export class CallManager {
   }
 
   /** Resolves when no call is live, or with false at the deadline. */
-  async callsEnded(timeoutMs: number): Promise<boolean> {
-    if (this.liveCalls === 0) return true;
-    const { promise, resolve } = deferred<boolean>();
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    this.#whenIdle.add(() => resolve(true));
-    const ok = await promise;
-    clearTimeout(timer);
-    this.#whenIdle.clear();
-    return ok;
+  callsEnded(timeoutMs: number): Promise<boolean> {
+    if (this.liveCalls === 0) return Promise.resolve(true);
+    // Each waiter settles once, disarming its own timer and removing only itself;
+    // stop() settles those still waiting (a drain cut short by a second signal).
+    return new Promise<boolean>((resolve) => {
+      const settle = (idle: boolean) => {
+        clearTimeout(timer);
+        this.#whenIdle.delete(settle);
+        resolve(idle);
+      };
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      this.#whenIdle.add(settle);
+    });
   }
 
   /**
@@ -294,6 +389,12 @@ export class CallManager {
    * acknowledged by then stays in the store for the next start.
    */
   async stop(tellTimeoutMs = 5_000): Promise<void> {
+    const deadlineAt = Date.now() + tellTimeoutMs;
+    for (const settle of [...this.#whenIdle]) settle(false);
+    // Only the hangups of the legs are heard from now on: they let the stored calls go.
+    const offHangups = this.#esl.onEvent((e) => {
+      if (e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uniqueId !== undefined) this.#legGone(e.uniqueId);
+    });
     for (const off of this.#unsubscribe.splice(0)) off();
     const calls = [...this.#byMatrixId.values()];
     const ending = Promise.allSettled(
@@ -309,6 +410,10 @@ export class CallManager {
     });
     await Promise.race([ending, deadline]);
     clearTimeout(timer);
+    // Ended calls whose legs are not confirmed gone by then stay stored, told: the next start ends their legs.
+    await this.#endedLegsGone(deadlineAt);
+    offHangups();
+    for (const ended of this.#endedLegs.values()) clearTimeout(ended.timer);
   }
 
   /** A call's ways out; `as` says who the edge is in its room (its events, its notices). */
@@ -347,7 +452,10 @@ export class CallManager {
   }
 
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
-    this.#store.deleteCall(call.matrixCallId);
+    // Forgotten once its leg is gone; until then kept marked told, so that neither
+    // the channel walk nor a restart tells Matrix of its end a second time.
+    if (call.uuid === this.#goneLeg || (call instanceof OutboundCall && !call.dialled)) this.#store.deleteCall(call.matrixCallId);
+    else this.#awaitLegGone(call.uuid, call.matrixCallId);
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
     if (this.#reconciling > 0) this.#endedWhileReconciling.add(call.uuid);
@@ -359,11 +467,19 @@ export class CallManager {
     this.#notifyIfIdle();
   }
 
-  readonly #whenIdle = new Set<() => void>();
+  #awaitLegGone(uuid: string, callId: string): void {
+    this.#store.updateCall(callId, { state: TOLD_STATE });
+    const timer = setTimeout(() => void this.#killEndedLeg(uuid), ENDED_LEG_WAIT_MS);
+    timer.unref();
+    this.#endedLegs.set(uuid, { callId, timer });
+  }
+
+  /** Waiters of callsEnded (true: no call is live any more). */
+  readonly #whenIdle = new Set<(idle: boolean) => void>();
 
   #notifyIfIdle(): void {
     if (this.liveCalls !== 0) return;
-    for (const fn of [...this.#whenIdle]) fn();
+    for (const settle of [...this.#whenIdle]) settle(true);
   }
 
   /** Routes a call event; for an invite, the promise settles once it is taken (admitted and stored, or its refusal kept). */
@@ -688,6 +804,20 @@ export class CallManager {
   #onEslEvent(event: EslEvent): void {
     const uuid = event.uniqueId;
     if (uuid === undefined) return;
+    if (event.name !== 'CHANNEL_HANGUP_COMPLETE') {
+      this.#routeEslEvent(event, uuid);
+      return;
+    }
+    this.#goneLeg = uuid;
+    try {
+      this.#routeEslEvent(event, uuid);
+    } finally {
+      this.#goneLeg = undefined;
+    }
+    this.#legGone(uuid);
+  }
+
+  #routeEslEvent(event: EslEvent, uuid: string): void {
     const h = (name: string) => event.headers.get(name);
     if (event.name === 'DTMF') {
       const digit = h('DTMF-Digit');

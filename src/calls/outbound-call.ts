@@ -86,6 +86,7 @@ export class OutboundCall {
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #byeCause: string | undefined;
   #told: Promise<void> = Promise.resolve();
+  #dialled = false;
 
   constructor(invite: Invite, settings: OutboundCallSettings, ports: CallPorts, log: Logger, now: number) {
     this.#invite = invite;
@@ -112,6 +113,11 @@ export class OutboundCall {
 
   get sipLegUuid(): string | undefined {
     return this.#sipLegUuid;
+  }
+
+  /** True once verto.invite went to FreeSWITCH (a Verto leg may exist). */
+  get dialled(): boolean {
+    return this.#dialled;
   }
 
   /** Start gathering: dial at end-of-candidates, or when the window closes. */
@@ -160,6 +166,7 @@ export class OutboundCall {
     this.#offerSdp = merged.sdp;
     this.#candidates = [];
     this.#move('dialling');
+    this.#dialled = true;
     const { destination, gateway, callerId, ringTimeoutS } = this.#settings;
     this.log.info({ trigger, candidatesAdded: merged.added, destination: destination.number, gateway }, 'verto.invite');
     this.#ports.milestone(this, 'verto_invite_sent');
@@ -307,12 +314,17 @@ export class OutboundCall {
     this.#finish({ cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined }, false);
   }
 
-  /** End the call from the edge (command, shutdown, failure): both sides are told. */
+  /**
+   * End the call from the edge (command, shutdown, failure): both sides are
+   * told. Matrix first (its ending is kept in the outbox at once), then the
+   * Verto bye: a stop that gives up before Verto answers (its request
+   * timeout is longer than the stop's) has told the room all the same.
+   */
   async hangup(vertoCause: string, outcome: CallOutcome): Promise<void> {
     if (this.#state === 'ended') return;
-    if (this.#state !== 'gathering') await this.#byeToVerto(vertoCause);
+    const dialled = this.#state !== 'gathering';
     this.#finish(outcome, true);
-    await this.#told;
+    await Promise.all([dialled ? this.#byeToVerto(vertoCause) : undefined, this.#told]);
   }
 
   /**

@@ -8,17 +8,22 @@
 //      Matrix, hangup otherwise) and a notice, kept in the outbox (sent when
 //      the homeserver is reachable), and the call is marked told;
 //   2. at the first ESL connection: its legs still up are hung up, and the
-//      call is forgotten.
+//      call is forgotten once FreeSWITCH answered for each leg; a call with
+//      a kill that got no reply (ESL dropped, timeout) is kept and tried
+//      again at the next ESL connection.
 // A crash between the two leaves the call marked told: the next start skips
-// step 1 for it (no second ending) and does step 2.
+// step 1 for it (no second ending) and does step 2. A call that ended in
+// this run is kept marked told the same way until FreeSWITCH confirmed its
+// leg gone (call-manager.ts), so a crash in between is handled alike.
 import type { Logger } from '../log/logger.ts';
 import { uuidKill, type ApiCommand } from '../esl/commands.ts';
+import { EslArgumentError } from '../esl/grammar.ts';
 import type { CallRecord } from '../store/state-store.ts';
 
 /** The cause FreeSWITCH gives the trunk for a leg the edge ends after a restart (SIP 503). */
 export const RESTART_CAUSE = 'NORMAL_TEMPORARY_FAILURE';
 export const RESTART_NOTICE = 'The call was cut off: the phone bridge restarted.';
-/** The stored state of a call whose ending Matrix was given (step 1 done). */
+/** The stored state of a call whose ending Matrix was given (step 1 done, or the call ended in its run): its leg is all that is left to end. */
 export const TOLD_STATE = 'told_after_restart';
 
 export interface MatrixEnding {
@@ -57,32 +62,54 @@ export function tellMatrixOfStoredCalls(left: readonly CallRecord[], ports: Tell
 
 export interface LegPorts {
   esl(command: ApiCommand): Promise<string>;
-  /** Forget the call (its legs were just ended). */
+  /** Forget the call (FreeSWITCH answered for each of its legs). */
   forget(matrixCallId: string): void;
 }
 
+export interface StoredLegsResult {
+  /** Legs FreeSWITCH answered for (hung up now, or gone already), and stored legs that cannot be a channel: the channel walk leaves them alone. */
+  readonly gone: ReadonlySet<string>;
+  /** Calls with a leg whose uuid_kill got no reply (ESL dropped, timeout): kept in the store, to be tried again at the next ESL connection. */
+  readonly unfinished: readonly CallRecord[];
+}
+
 /**
- * Step 2: hang up every leg of those calls over ESL (`-ERR` means FreeSWITCH
- * had ended it already) and forget the calls. Returns the legs, which the
- * channel walk then leaves alone.
+ * Step 2: hang up every leg of those calls over ESL and forget each call
+ * whose every leg FreeSWITCH answered for: `+OK` (hung up now) or `-ERR`
+ * (no such channel: ended already). A call with a leg that got no reply
+ * is kept, and returned to be tried again.
  */
-export async function endStoredLegs(left: readonly CallRecord[], ports: LegPorts, log: Logger): Promise<ReadonlySet<string>> {
-  const legs = new Set<string>();
+export async function endStoredLegs(left: readonly CallRecord[], ports: LegPorts, log: Logger): Promise<StoredLegsResult> {
+  const gone = new Set<string>();
+  const unfinished: CallRecord[] = [];
   for (const call of left) {
     const callLog = log.child({ call: call.matrixCallId, room: call.roomId, uuid: call.vertoLeg, direction: call.direction });
+    let answered = true;
     for (const leg of [call.vertoLeg, call.farLeg]) {
       if (leg === undefined) continue;
-      legs.add(leg);
-      let reply: string;
+      let command: ApiCommand;
       try {
-        reply = await ports.esl(uuidKill(leg, RESTART_CAUSE));
+        command = uuidKill(leg, RESTART_CAUSE);
       } catch (err) {
-        callLog.warn({ leg, err: (err as Error).message }, 'could not end a leg of a call left by the previous run; the channel walk retries');
+        if (!(err instanceof EslArgumentError)) throw err;
+        // not a UUID: no channel can have it, and it must not reach ESL
+        callLog.warn({ leg: leg.slice(0, 60) }, 'a stored leg of a call left by the previous run is not a UUID; skipped');
+        gone.add(leg);
         continue;
       }
-      callLog.info({ leg }, reply.startsWith('+OK') ? 'hung up a leg of a call left by the previous run' : 'a leg of a call left by the previous run had ended already');
+      let reply: string;
+      try {
+        reply = await ports.esl(command);
+      } catch (err) {
+        answered = false;
+        callLog.warn({ leg, err: (err as Error).message }, 'could not end a leg of a call left by the previous run; kept, tried again at the next ESL connection');
+        continue;
+      }
+      gone.add(leg);
+      callLog.info({ leg, reply: reply.trim().slice(0, 80) }, reply.startsWith('+OK') ? 'hung up a leg of a call left by the previous run' : 'a leg of a call left by the previous run had ended already');
     }
-    ports.forget(call.matrixCallId);
+    if (answered) ports.forget(call.matrixCallId);
+    else unfinished.push(call);
   }
-  return legs;
+  return { gone, unfinished };
 }

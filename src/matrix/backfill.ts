@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionError, MatrixError as SdkMatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
+import { Method, type MatrixClient } from 'matrix-js-sdk';
+import { judgeSendError } from './send-errors.ts';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import { withDeadline } from '../net/deadline.ts';
@@ -389,13 +390,8 @@ export function messagesFetcher(client: MatrixClient): FetchPage {
       );
       return { ok: true, body };
     } catch (err) {
-      if (err instanceof SdkMatrixError) {
-        const status = err.httpStatus ?? 0;
-        const retry = status === 0 || status >= 500 || status === 429 || err.errcode === 'M_LIMIT_EXCEEDED';
-        return { ok: false, retry, retryAfterMs: err.getRetryAfterMs() ?? undefined, reason: `${status} ${err.errcode ?? ''}`.trim() };
-      }
-      const reason = err instanceof ConnectionError ? 'the homeserver is unreachable' : (err as Error).message;
-      return { ok: false, retry: true, retryAfterMs: undefined, reason };
+      // judged as a send is: 4xx final, 5xx / 429 / no answer worth a retry
+      return judgeSendError(err);
     }
   };
 }

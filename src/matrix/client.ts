@@ -1,4 +1,4 @@
-import { ClientEvent, ConnectionError, createClient, EventTimeline, Filter, MatrixError as SdkMatrixError, MatrixEvent, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type Room, type RoomMember } from 'matrix-js-sdk';
+import { ClientEvent, createClient, EventTimeline, Filter, MatrixEvent, Method, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type Room, type RoomMember } from 'matrix-js-sdk';
 import { DESTINATION_STATE_TYPE, parseDestinationState } from '../routing/room-destination.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
@@ -11,6 +11,7 @@ import { GapFiller, messagesFetcher } from './backfill.ts';
 import { powerLevelOf } from './power-levels.ts';
 import { sdkLogger, silenceSdkGlobalLogger } from './sdk-logging.ts';
 import type { SendResult } from './outbox.ts';
+import { judgeSendError } from './send-errors.ts';
 import type { PendingSend } from '../store/state-store.ts';
 import type { MatrixLink, RejectedCallEvent, RingingRoom, RoomFacts, RoomInvite, RoomMessage, TimelineStats } from './link.ts';
 
@@ -227,8 +228,9 @@ export class MatrixBot implements MatrixLink {
 
   /**
    * One PUT of a kept send, with its own transaction id, judged for the
-   * outbox: network errors, timeouts, 5xx and 429 are worth a retry (with
-   * the same id); any other refusal is final.
+   * outbox by HTTP status whatever the error's class (send-errors.ts):
+   * network errors, timeouts, 5xx and 429 are worth a retry (with the same
+   * id); any other 4xx is final.
    */
   async put(send: PendingSend): Promise<SendResult> {
     const client = this.#client;
@@ -238,13 +240,7 @@ export class MatrixBot implements MatrixLink {
       const res = await withDeadline(client.http.authedRequest<{ event_id?: unknown }>(Method.Put, path, undefined, { ...send.content }), this.#options.requestTimeoutMs, `send ${send.type}`);
       return { ok: true, eventId: typeof res.event_id === 'string' ? res.event_id : '' };
     } catch (err) {
-      if (err instanceof SdkMatrixError) {
-        const status = err.httpStatus ?? 0;
-        const retry = status === 0 || status >= 500 || status === 429 || err.errcode === 'M_LIMIT_EXCEEDED';
-        return { ok: false, retry, retryAfterMs: err.getRetryAfterMs() ?? undefined, reason: `${status} ${err.errcode ?? ''}`.trim() };
-      }
-      const reason = err instanceof ConnectionError ? 'the homeserver is unreachable' : (err as Error).message;
-      return { ok: false, retry: true, retryAfterMs: undefined, reason };
+      return judgeSendError(err);
     }
   }
 

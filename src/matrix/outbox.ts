@@ -16,7 +16,18 @@ export interface OutboxOptions {
   readonly store: Pick<StateStore, 'enqueueSend' | 'deleteSend' | 'pendingSends'>;
   readonly logger: Logger;
   readonly retry?: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  /**
+   * A send not acknowledged this long after it was kept (across restarts:
+   * the age is the store's) is given up after its next failed attempt:
+   * dropped and counted as refused. Default DEFAULT_MAX_SEND_AGE_MS.
+   */
+  readonly maxAgeMs?: number;
+  /** The clock the age is taken with (ms since the epoch; tests). */
+  readonly now?: () => number;
 }
+
+/** How long the outbox keeps retrying one send: a day (homeserver outages of hours are delivered; a send that can never go does not block its call's key forever). */
+export const DEFAULT_MAX_SEND_AGE_MS = 24 * 3_600_000;
 
 export class SendRefusedError extends Error {
   constructor(type: string, reason: string) {
@@ -143,13 +154,24 @@ export class MatrixOutbox {
       result = { ok: false, retry: true, retryAfterMs: undefined, reason: (err as Error).message };
     }
     this.#busy.delete(key);
+    const backoff = this.#backoffs.get(key);
+    const age = (this.#options.now ?? Date.now)() - head.send.createdAt;
+    let gaveUp = false;
+    if (!result.ok && result.retry && age >= (this.#options.maxAgeMs ?? DEFAULT_MAX_SEND_AGE_MS)) {
+      gaveUp = true;
+      this.#log.warn(
+        { key, type: head.send.type, txnId: head.send.txnId, attempts: (backoff?.attempt ?? 0) + 1, ageS: Math.round(age / 1000), reason: result.reason },
+        'a Matrix send was not acknowledged in time; given up and dropped',
+      );
+      result = { ...result, retry: false, reason: `not acknowledged after ${Math.round(age / 1000)} s (last: ${result.reason})` };
+    }
     if (!result.ok && result.retry) {
       this.#retries += 1;
-      const backoff = this.#backoffs.get(key) ?? new Backoff(this.#options.retry ?? { initialDelayMs: 250, maxDelayMs: 5_000 });
-      this.#backoffs.set(key, backoff);
-      const delay = Math.max(result.retryAfterMs ?? 0, backoff.next());
-      if (backoff.attempt === 1 || backoff.attempt % 10 === 0) {
-        this.#log.warn({ type: head.send.type, txnId: head.send.txnId, attempt: backoff.attempt, retryInMs: delay, reason: result.reason }, 'a Matrix send failed; retrying with the same transaction id');
+      const keyBackoff = backoff ?? new Backoff(this.#options.retry ?? { initialDelayMs: 250, maxDelayMs: 5_000 });
+      this.#backoffs.set(key, keyBackoff);
+      const delay = Math.max(result.retryAfterMs ?? 0, keyBackoff.next());
+      if (keyBackoff.attempt === 1 || keyBackoff.attempt % 10 === 0) {
+        this.#log.warn({ key, type: head.send.type, txnId: head.send.txnId, attempt: keyBackoff.attempt, retryInMs: delay, reason: result.reason }, 'a Matrix send failed; retrying with the same transaction id');
       }
       if (!this.#running) return;
       this.#timers.set(key, setTimeout(() => {
@@ -166,7 +188,7 @@ export class MatrixOutbox {
     if (result.ok) head.delivered.resolve(result.eventId);
     else {
       this.#refused += 1;
-      this.#log.error({ type: head.send.type, room: head.send.roomId, reason: result.reason }, 'the homeserver refused a Matrix send; dropped');
+      if (!gaveUp) this.#log.error({ key, type: head.send.type, room: head.send.roomId, reason: result.reason }, 'the homeserver refused a Matrix send; dropped');
       head.delivered.reject(new SendRefusedError(head.send.type, result.reason));
     }
     if (this.#queues.has(key)) this.#pump(key);

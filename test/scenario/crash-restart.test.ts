@@ -148,6 +148,32 @@ describe('kill -9 of the edge, then a restart', () => {
     expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
     await expectNoDuplicate(callId);
   });
+
+  it('a stored leg whose uuid_kill got no reply (ESL dropped mid-way) is kept and hung up at the next ESL connection, not forgotten', async () => {
+    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345670', callerName: 'Lotte', context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string));
+    const callId = content(invite)['call_id'] as string;
+    seen.add(callId);
+    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+    const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+    callees.push(callee);
+    await callee.answer(invite);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg bridged to the edge');
+    await waitUntil(f.tap, () => f.tap.text().includes(`uuid_setvar ${vertoLeg} mse_inbound_party_id`), 'the call recorded on its channel');
+
+    // the restarted edge's first kill of the stored leg: ESL is cut before FreeSWITCH gets it
+    const kill = `api uuid_kill ${vertoLeg} NORMAL_TEMPORARY_FAILURE\n\n`;
+    f.tap.dropWhen((sent) => sent.includes(`uuid_kill ${vertoLeg}`));
+    const restart = await crashAndRestart();
+    await waitUntil(f.tap, () => f.tap.sent.slice(restart.eslMark).some((c) => c.includes(`uuid_kill ${vertoLeg}`)), 'the first uuid_kill (cut)', 5_000);
+    const cutOn = restart.eslMark + f.tap.sent.slice(restart.eslMark).findIndex((c) => c.includes(`uuid_kill ${vertoLeg}`));
+    // tried again on a later connection, and FreeSWITCH answered it
+    await waitUntil(f.tap, () => f.tap.sent.slice(cutOn + 1).some((c) => c.includes(kill)), 'uuid_kill of the stored leg again at the next ESL connection', 5_000);
+    await pollUntil(() => f.fs.model.channel(vertoLeg) === undefined && f.fs.model.channel(handle.uuid) === undefined, 'both legs gone', 5_000, 10);
+    const ending = await f.waitEvent((e) => isEnding(e) && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId);
+    expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
+    await expectNoDuplicate(callId);
+  });
 });
 
 const seen = new Set<string>();

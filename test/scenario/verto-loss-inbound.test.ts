@@ -86,4 +86,42 @@ describe('Verto connection lost during an answered inbound call', () => {
     expect(f.events((e) => e['sender'] === f.mx.edgeUserId && typeof e['type'] === 'string' && (e['type'] as string).startsWith('m.call.') && content(e)['call_id'] === callId).map((e) => e['type'])).toEqual(['m.call.invite', 'm.call.select_answer', 'm.call.hangup']);
     await f.expectNothingLeft();
   });
+
+  it('ESL down too when Verto drops: the call ended in Matrix once; at ESL\'s return its leg is hung up, without a second ending', async () => {
+    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345679', callerName: 'Max', context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && f.events(f.byEdge('m.call.hangup', content(e)['call_id'] as string)).length === 0);
+    const callId = content(invite)['call_id'] as string;
+    const vertoLeg = f.fs.model.channels().find((c) => c.name.startsWith('verto.rtc/'))!.uuid;
+    await callee?.close();
+    callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+    await callee.answer(invite);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg bridged to the edge');
+    // the Matrix side of the call is on its channel (what the channel walk would find it by)
+    await waitUntil(f.tap, () => f.tap.text().includes(`uuid_setvar ${vertoLeg} mse_inbound_party_id`), 'the call recorded on its channel');
+    await f.mx.hs.waitForEvent(() => f.notices().some((n) => n.startsWith('Incoming call from Max')), 5_000);
+    const noticesBefore = f.notices().length;
+
+    await f.fs.killEsl();
+    await pollUntil(async () => (await f.gauge('mse_connection_up')).get('peer="esl"') === 0, 'the edge saw ESL go', 5_000);
+    await f.fs.killVerto();
+    // ended in Matrix at once; the kill of its leg cannot go out, FreeSWITCH keeps the leg detached
+    await f.waitEvent(f.byEdge('m.call.hangup', callId), 2_000);
+    expect(f.fs.model.channel(vertoLeg)?.detached).toBe(true);
+
+    const eslMark = f.tap.sent.length;
+    await f.fs.restartEsl();
+    await waitUntil(f.tap, () => f.tap.sent.slice(eslMark).some((c) => c.includes(`api uuid_kill ${vertoLeg} `)), 'uuid_kill of the leg once ESL is back', 5_000);
+    await pollUntil(() => f.fs.model.channel(vertoLeg) === undefined && f.fs.model.channel(handle.uuid) === undefined, 'both legs gone', 5_000, 10);
+    await f.fs.restartVerto();
+    await pollUntil(() => f.fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
+
+    // caught up with the room and nothing waiting to be sent: exactly one ending, no "restarted" notice
+    for (const n of [1, 2]) {
+      const id = f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'org.example.test.marker', { n });
+      await f.mx.hs.waitForRequest((r) => r.userId === f.mx.edgeUserId && r.path.endsWith('/sync') && JSON.stringify(r.response).includes(id), 8_000);
+    }
+    await f.expectNothingLeft();
+    expect(f.events(f.byEdge('m.call.hangup', callId))).toHaveLength(1);
+    expect(f.notices().slice(noticesBefore)).toEqual(['The call was cut off: the connection to the phone system was lost.']);
+  });
 });

@@ -14,6 +14,8 @@ export class WireTap extends EventEmitter {
   readonly sent: string[] = [];
   connections = 0;
   open = 0;
+  /** Armed by dropWhen: the next chunk after which this holds for its connection's bytes is not passed on, and that connection is cut. */
+  #drop: ((sentOnConnection: string) => boolean) | undefined;
 
   private constructor(target: { host: string; port: number }) {
     super();
@@ -32,6 +34,15 @@ export class WireTap extends EventEmitter {
     return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
+  /**
+   * Cut the connection (both ends, as a network drop would) at the first
+   * client chunk after which `pred` holds for what the client sent on that
+   * connection; that chunk is recorded but never reaches the server. Once.
+   */
+  dropWhen(pred: (sentOnConnection: string) => boolean): void {
+    this.#drop = pred;
+  }
+
   /** Everything the client sent, all connections. */
   text(): string {
     return this.sent.join('');
@@ -47,6 +58,12 @@ export class WireTap extends EventEmitter {
     this.#sockets.add(upstream);
     client.on('data', (d: Buffer) => {
       this.sent[index] += d.toString('utf8');
+      const drop = this.#drop;
+      if (drop !== undefined && drop(this.sent[index] ?? '')) {
+        this.#drop = undefined;
+        close();
+        return;
+      }
       upstream.write(d);
       this.emit('change');
     });

@@ -6,6 +6,7 @@ import { OutboundCall, type CallPorts } from '../../src/calls/outbound-call.ts';
 import type { CallEvent } from '../../src/matrix/call-events.ts';
 import type { CallOutcome } from '../../src/calls/hangup-causes.ts';
 import type { ApiCommand } from '../../src/esl/commands.ts';
+import { deferred } from '../../src/net/deferred.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
 
@@ -35,13 +36,14 @@ function harness(callInvite = invite()) {
   const notices: string[] = [];
   const ended: CallOutcome[] = [];
   let late = 0;
+  let vertoImpl: CallPorts['verto'] = async (method, params) => {
+    verto.push({ method, params });
+    return { message: 'CALL CREATED' };
+  };
   const ports: CallPorts = {
     sendMatrix: async (_r, type, content) => void sent.push({ type, content }),
     notice: async (_r, text) => void notices.push(text),
-    verto: async (method, params) => {
-      verto.push({ method, params });
-      return { message: 'CALL CREATED' };
-    },
+    verto: (method, params) => vertoImpl(method, params),
     esl: async (command) => {
       esl.push(command);
       return `+OK ${SIP_LEG} sent DTMF.\n`;
@@ -68,7 +70,7 @@ function harness(callInvite = invite()) {
     createLogger('silent'),
     Date.now(),
   );
-  return { call, sent, verto, esl, notices, ended, late: () => late };
+  return { call, sent, verto, esl, notices, ended, late: () => late, setVerto: (fn: CallPorts['verto']) => void (vertoImpl = fn) };
 }
 
 const SRFLX = 'candidate:842163049 1 udp 1677729535 203.0.113.7 54400 typ srflx raddr 10.0.0.1 rport 54400 generation 0';
@@ -211,6 +213,48 @@ describe('outbound call', () => {
     expect(h.sent).toHaveLength(0);
     expect(h.call.state).toBe('ended');
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an edge hangup tells Matrix before it waits on the Verto bye (a stop must not wait out the Verto timeout), with the outcome and bye cause it was given', async () => {
+    const h = harness();
+    const bye = deferred<Record<string, unknown>>();
+    const dial = h.call;
+    dial.start();
+    dial.onCandidates([{ candidate: '' }]);
+    dial.onAnswer(FS_ANSWER);
+    await vi.advanceTimersByTimeAsync(0);
+    h.verto.length = 0;
+    h.setVerto(async (method, params) => {
+      h.verto.push({ method, params });
+      return bye.promise;
+    });
+    const outcome: CallOutcome = { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' };
+    let done = false;
+    const hungUp = dial.hangup('SYSTEM_SHUTDOWN', outcome).then(() => {
+      done = true;
+    });
+    await Promise.resolve();
+    // told and forgotten while verto.bye is still unanswered
+    expect(h.sent.filter((s) => s.type === 'm.call.hangup').map((s) => s.content)).toEqual([{ call_id: 'c1', party_id: dial.partyId, version: '1', reason: 'unknown_error' }]);
+    expect(h.notices).toEqual(['The call was ended because the bridge is shutting down.']);
+    expect(h.ended).toEqual([outcome]);
+    expect(h.verto).toEqual([{ method: 'verto.bye', params: { cause: 'SYSTEM_SHUTDOWN', dialogParams: { callID: dial.uuid } } }]);
+    expect(done).toBe(false);
+    // ESL's hangup of the leg arrives meanwhile: the outcome stays the one given
+    dial.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+    expect(h.ended).toHaveLength(1);
+    bye.resolve({});
+    await hungUp;
+    expect(h.esl).toEqual([]);
+  });
+
+  it('an edge hangup while still gathering tells Matrix and sends nothing to Verto', async () => {
+    const h = harness();
+    h.call.start();
+    await h.call.hangup('NO_ANSWER', { cause: 'NO_ANSWER', sipStatus: undefined, reason: 'invite_timeout', notice: 'Nobody answered.' });
+    expect(h.verto).toEqual([]);
+    expect(h.sent.map((s) => [s.type, s.content['reason']])).toEqual([['m.call.hangup', 'invite_timeout']]);
+    expect(h.ended).toMatchObject([{ cause: 'NO_ANSWER', reason: 'invite_timeout' }]);
   });
 
   it('ignores events that do not fit the state', () => {

@@ -107,6 +107,47 @@ describe('Matrix outbox', () => {
     store.close();
   });
 
+  it('gives a send up once it is older than maxAgeMs and still failing: dropped, counted as refused, the next send of its call goes', async () => {
+    const hs = new ScriptedHomeserver();
+    const store = SqliteStateStore.open(':memory:');
+    let clock = Date.now();
+    const outbox = new MatrixOutbox({ put: hs.put, store, logger: log, retry, maxAgeMs: 60_000, now: () => clock });
+    outbox.start();
+    const stuck = outbox.enqueue('c1', '!r:hs', 'm.call.hangup', { call_id: 'c1' });
+    const next = outbox.enqueue('c1', '!r:hs', 'm.room.message', { msgtype: 'm.notice', body: 'cut off' });
+    const first = await hs.next();
+    first.reply.resolve(down);
+    const second = await hs.next();
+    clock = first.send.createdAt + 59_999;
+    second.reply.resolve({ ok: false, retry: true, retryAfterMs: undefined, reason: '502 (not a Matrix error)' });
+    const last = await hs.next();
+    expect(last.send.type).toBe('m.call.hangup');
+    clock = first.send.createdAt + 60_000;
+    last.reply.resolve(down);
+    await expect(stuck).rejects.toThrow(/not acknowledged after 60 s/);
+    const notice = await hs.next();
+    expect(notice.send.type).toBe('m.room.message');
+    notice.reply.resolve(ok('$n'));
+    expect(await next).toBe('$n');
+    expect(outbox.stats).toEqual({ pending: 0, refused: 1, retries: 2 });
+    expect(store.pendingSends()).toEqual([]);
+    outbox.stop();
+    store.close();
+  });
+
+  it('an old send that goes through is delivered: the age only ends retries', async () => {
+    const hs = new ScriptedHomeserver();
+    const store = SqliteStateStore.open(':memory:');
+    const outbox = new MatrixOutbox({ put: hs.put, store, logger: log, retry, maxAgeMs: 1_000, now: () => Date.now() + 10_000 });
+    outbox.start();
+    const sent = outbox.enqueue('c1', '!r:hs', 'm.call.hangup', { call_id: 'c1' });
+    (await hs.next()).reply.resolve(ok('$h'));
+    expect(await sent).toBe('$h');
+    expect(outbox.stats.refused).toBe(0);
+    outbox.stop();
+    store.close();
+  });
+
   it('resumes what a previous process left, with the same transaction ids, in order', async () => {
     const store = SqliteStateStore.open(':memory:');
     const before = new MatrixOutbox({ put: () => new Promise<SendResult>(() => undefined), store, logger: log, retry });

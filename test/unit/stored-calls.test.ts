@@ -47,7 +47,7 @@ describe('ending the calls a previous run left', () => {
 
   it('hangs up every stored leg, then forgets the call; a leg already gone is fine', async () => {
     const order: string[] = [];
-    const legs = await endStoredLegs(
+    const result = await endStoredLegs(
       [stored({ farLeg: FAR, answered: true })],
       {
         esl: async (c: ApiCommand) => {
@@ -59,21 +59,35 @@ describe('ending the calls a previous run left', () => {
       log,
     );
     expect(order).toEqual([`uuid_kill ${VERTO} NORMAL_TEMPORARY_FAILURE`, `uuid_kill ${FAR} NORMAL_TEMPORARY_FAILURE`, 'forget c1']);
-    expect(legs).toEqual(new Set([VERTO, FAR]));
+    expect(result.gone).toEqual(new Set([VERTO, FAR]));
+    expect(result.unfinished).toEqual([]);
   });
 
-  it('goes on when a stored leg is not a UUID or ESL fails', async () => {
+  it('a call whose kill got no reply (ESL dropped, timeout) is kept and returned, its leg not counted gone; a leg that is not a UUID never reaches ESL', async () => {
     const forgotten: string[] = [];
-    await endStoredLegs(
-      [stored({ vertoLeg: 'not a uuid\nhupall' }), stored({ matrixCallId: 'c2' })],
+    const sent: string[] = [];
+    const dropped = stored({ matrixCallId: 'c2', farLeg: FAR });
+    const result = await endStoredLegs(
+      [stored({ vertoLeg: 'not a uuid\nhupall' }), dropped],
       {
-        esl: async () => {
-          throw new Error('ESL is down');
+        esl: async (c) => {
+          sent.push(c.args);
+          if (c.args.startsWith(VERTO)) throw new Error('ESL connection lost: connection closed by FreeSWITCH');
+          return '+OK\n';
         },
         forget: (id) => void forgotten.push(id),
       },
       log,
     );
+    expect(sent).toEqual([`${VERTO} NORMAL_TEMPORARY_FAILURE`, `${FAR} NORMAL_TEMPORARY_FAILURE`]);
+    expect(forgotten).toEqual(['c1']);
+    expect(result.unfinished).toEqual([dropped]);
+    // the far leg answered; the Verto leg is not known gone, so nothing hides it
+    expect(result.gone).toEqual(new Set(['not a uuid\nhupall', FAR]));
+
+    // the next ESL connection: tried again, and forgotten once answered
+    const again = await endStoredLegs(result.unfinished, { esl: async () => '-ERR No such channel!\n', forget: (id) => void forgotten.push(id) }, log);
     expect(forgotten).toEqual(['c1', 'c2']);
+    expect(again).toEqual({ gone: new Set([VERTO, FAR]), unfinished: [] });
   });
 });

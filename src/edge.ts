@@ -1,4 +1,4 @@
-import type { EdgeConfig } from './config/load.ts';
+import { serverNameOf, type EdgeConfig } from './config/load.ts';
 import type { Logger } from './log/logger.ts';
 import { EslClient, eslOptionsFrom } from './esl/client.ts';
 import { VertoClient, vertoOptionsFrom } from './verto/client.ts';
@@ -22,10 +22,10 @@ export type Peer = 'esl' | 'verto' | 'matrix' | 'drachtio';
 
 /** Appservice mode: the registration's tokens, ghosts named in the edge's server, the policy deciding which numbers have one. Throws RegistrationError. */
 function appserviceLink(config: EdgeConfig, store: StateStore, log: Logger): AppserviceLink {
-  const registration = readRegistration(config.matrix.appservice.registrationPath);
+  const registration = readRegistration(config.matrix.appservice.registration_file);
   const localpart = config.matrix.user_id.slice(1, config.matrix.user_id.indexOf(':'));
   if (registration.senderLocalpart !== localpart) {
-    throw new RegistrationError(`${config.matrix.appservice.registrationPath}: sender_localpart ${registration.senderLocalpart} is not the localpart of matrix.user_id ${config.matrix.user_id}`);
+    throw new RegistrationError(`${config.matrix.appservice.registration_file}: sender_localpart ${registration.senderLocalpart} is not the localpart of matrix.user_id ${config.matrix.user_id}`);
   }
   return new AppserviceLink({
     homeserverUrl: config.matrix.homeserver_url,
@@ -33,7 +33,7 @@ function appserviceLink(config: EdgeConfig, store: StateStore, log: Logger): App
     registration,
     listen: { host: config.matrix.appservice.host, port: config.matrix.appservice.port },
     requestTimeoutMs: config.matrix.request_timeout_ms,
-    directory: new PhoneDirectory(compileRules(config), { prefix: config.matrix.appservice.ghost_prefix, serverName: config.matrix.serverName }),
+    directory: new PhoneDirectory(compileRules(config), { prefix: config.matrix.appservice.ghost_prefix, serverName: serverNameOf(config.matrix.user_id) }),
     store,
     logger: log,
   });

@@ -1,7 +1,7 @@
 // `matrix-sip-edge register`: writes the registration file (mode 0600) the
 // homeserver loads and the edge reads its tokens from, and says what to add
 // to the homeserver's configuration.
-import type { EdgeConfig } from '../config/load.ts';
+import { serverNameOf, type EdgeConfig } from '../config/load.ts';
 import { localpartOf } from './ghosts.ts';
 import { newRegistration, RegistrationError, writeRegistration } from './registration.ts';
 
@@ -12,9 +12,9 @@ export function register(config: EdgeConfig, force: boolean, out: (line: string)
     return 1;
   }
   const as = config.matrix.appservice;
-  const path = as.registrationPath;
+  const path = as.registration_file;
   try {
-    writeRegistration(path, newRegistration({ id: as.id, url: as.url, senderLocalpart: localpartOf(config.matrix.user_id), ghostPrefix: as.ghost_prefix, serverName: config.matrix.serverName }), force);
+    writeRegistration(path, newRegistration({ id: as.id, url: as.url, senderLocalpart: localpartOf(config.matrix.user_id), ghostPrefix: as.ghost_prefix, serverName: serverNameOf(config.matrix.user_id) }), force);
   } catch (e) {
     err(e instanceof RegistrationError ? e.message : `cannot write ${path}: ${(e as Error).message}`);
     return 1;
@@ -28,6 +28,6 @@ export function register(config: EdgeConfig, force: boolean, out: (line: string)
   out('');
   out('then restart Synapse. The edge reads its tokens from the same file (matrix.appservice.registration_file);');
   out(`the homeserver must reach the edge at ${as.url}, and the edge listens on ${as.host}:${as.port}.`);
-  out(`Ghosts: @${as.ghost_prefix}<number>:${config.matrix.serverName}; the bridge bot: ${config.matrix.user_id}.`);
+  out(`Ghosts: @${as.ghost_prefix}<number>:${serverNameOf(config.matrix.user_id)}; the bridge bot: ${config.matrix.user_id}.`);
   return 0;
 }

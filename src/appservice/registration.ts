@@ -79,7 +79,7 @@ export function writeRegistration(path: string, registration: Record<string, unk
 export function parseRegistration(text: string, path: string): Registration {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { logLevel: 'error', uniqueKeys: true });
   } catch (err) {
     throw new RegistrationError(`${path}: invalid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }

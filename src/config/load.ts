@@ -5,6 +5,9 @@ import { configSchema, type RawConfig } from './schema.ts';
 import { ConfigError, problemsFromZod, type ConfigProblem } from './errors.ts';
 import { Secret } from './secret.ts';
 
+/** The server name of a user id (@local:server -> server): the edge's ghosts live there too. */
+export const serverNameOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
+
 /** The validated configuration the edge runs with. Secrets are wrapped. */
 export interface EdgeConfig {
   readonly esl: Omit<RawConfig['esl'], 'password' | 'password_file'> & { readonly password: Secret };
@@ -12,10 +15,8 @@ export interface EdgeConfig {
   readonly matrix: Omit<RawConfig['matrix'], 'access_token' | 'access_token_file' | 'password' | 'password_file' | 'appservice'> & {
     readonly accessToken: Secret | undefined;
     readonly password: Secret | undefined;
-    /** The registration file's path, absolute. */
-    readonly appservice: RawConfig['matrix']['appservice'] & { readonly registrationPath: string };
-    /** The server name of the edge's user id (ghosts live there too). */
-    readonly serverName: string;
+    /** registration_file is absolute. */
+    readonly appservice: RawConfig['matrix']['appservice'];
   };
   readonly http: RawConfig['http'];
   readonly calls: RawConfig['calls'];
@@ -138,8 +139,7 @@ export function parseConfig(document: unknown, env: Environment = process.env, b
       ...matrix,
       accessToken,
       password: matrixPassword,
-      appservice: { ...matrix.appservice, registrationPath: resolve(baseDir, matrix.appservice.registration_file) },
-      serverName: matrix.user_id.slice(matrix.user_id.indexOf(':') + 1),
+      appservice: { ...matrix.appservice, registration_file: resolve(baseDir, matrix.appservice.registration_file) },
     },
     http: raw.http,
     calls: raw.calls,

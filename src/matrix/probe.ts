@@ -10,7 +10,7 @@ export async function probeHomeserver(config: EdgeConfig['matrix']): Promise<str
   // No localTimeoutMs: the sdk's timeout ponyfill leaves a timer per request; withDeadline bounds each call.
   const base = { baseUrl: config.homeserver_url };
   // Appservice mode: the as_token of the registration, acting as the bridge bot.
-  let token = config.mode === 'appservice' ? readRegistration(config.appservice.registrationPath).asToken.reveal() : config.accessToken?.reveal();
+  let token = config.mode === 'appservice' ? readRegistration(config.appservice.registration_file).asToken.reveal() : config.accessToken?.reveal();
   if (token === undefined) {
     if (config.password === undefined) throw new Error('no matrix.access_token and no matrix.password');
     const anon = createClient(base);

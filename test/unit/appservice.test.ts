@@ -7,7 +7,7 @@ import { displayNumber, PhoneDirectory, pstnProtocol } from '../../src/appservic
 import { parseTransactionBody } from '../../src/appservice/pushed-events.ts';
 import { newRegistration, parseRegistration, readRegistration, RegistrationError, writeRegistration } from '../../src/appservice/registration.ts';
 import { compileRules } from '../../src/calls/refusals.ts';
-import { parseConfig } from '../../src/config/load.ts';
+import { parseConfig, serverNameOf } from '../../src/config/load.ts';
 
 const naming = { prefix: '_sip_', serverName: 'example.org' };
 
@@ -76,8 +76,8 @@ describe('phone directory', () => {
     expect(displayNumber('1234')).toBe('1234');
   });
   it('the config derives the server name and the registration path', () => {
-    expect(config.matrix.serverName).toBe('example.org');
-    expect(config.matrix.appservice.registrationPath).toMatch(/registration\.yaml$/);
+    expect(serverNameOf(config.matrix.user_id)).toBe('example.org');
+    expect(config.matrix.appservice.registration_file).toMatch(/registration\.yaml$/);
   });
   it('appservice mode takes no access token or password (they come from the registration)', () => {
     const base = { esl: { password: 'p' }, verto: { url: 'ws://127.0.0.1:8081', login: 'edge@127.0.0.1', password: 'p' } };

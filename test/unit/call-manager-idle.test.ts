@@ -30,10 +30,10 @@ function manager() {
   const matrix = {
     state: 'connected',
     onCallEvent: noop, onRejectedCallEvent: noop, onRoomMessage: noop, onInvite: noop, onDisplayNameChange: noop, onState: noop,
-    directRoomWith: () => {
+    ringingRoom: async () => {
       const d = deferred<string>();
       rooms.push(d);
-      return d.promise;
+      return { roomId: await d.promise, speaker: undefined, noticeFrom: undefined };
     },
   };
   const verto = {

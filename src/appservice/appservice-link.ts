@@ -134,7 +134,8 @@ export class AppserviceLink implements MatrixLink {
   }
 
   timelineStats(): TimelineStats {
-    return { retained: 0, dropped: 0, encrypted: this.#encryptedEvents, gaps: 0 };
+    const inbox = this.#inbox.stats;
+    return { retained: 0, dropped: 0, encrypted: this.#encryptedEvents, gaps: 0, transactions: inbox.handled, duplicateTransactions: inbox.duplicates, pushedEvents: inbox.events };
   }
 
   async start(): Promise<void> {

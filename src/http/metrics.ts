@@ -29,6 +29,10 @@ export interface TimelineCounts {
   readonly gapsUnfilled?: number;
   /** Room events delivered from back-filled gaps. */
   readonly backfilledEvents?: number;
+  /** Appservice mode: transactions handled, transactions delivered again (acknowledged, not handled twice), events they carried. */
+  readonly transactions?: number;
+  readonly duplicateTransactions?: number;
+  readonly pushedEvents?: number;
 }
 
 /** A gauge without labels whose value is read at each scrape. */
@@ -131,6 +135,9 @@ export class Metrics {
     readTotal(this.registry, 'mse_matrix_sync_gaps_filled_total', 'Gaps a sync left that the edge paged back over (GET /messages) and delivered', () => timelines().gapsFilled ?? 0);
     readTotal(this.registry, 'mse_matrix_sync_gaps_unfilled_total', 'Gaps a sync left that could not be filled (errors past the deadline, page cap): call events in them may not have been seen', () => timelines().gapsUnfilled ?? 0);
     readTotal(this.registry, 'mse_matrix_backfilled_events_total', 'Room events delivered from back-filled gaps', () => timelines().backfilledEvents ?? 0);
+    readTotal(this.registry, 'mse_appservice_transactions_total', 'Appservice mode: transactions the homeserver pushed that the edge handled', () => timelines().transactions ?? 0);
+    readTotal(this.registry, 'mse_appservice_transactions_duplicate_total', 'Appservice mode: transactions delivered again (retries of acknowledged ones): acknowledged, not handled twice', () => timelines().duplicateTransactions ?? 0);
+    readTotal(this.registry, 'mse_appservice_events_total', 'Appservice mode: events in the transactions handled', () => timelines().pushedEvents ?? 0);
     this.connectionUp = new Gauge({
       name: 'mse_connection_up',
       help: '1 when the connection to the peer is up',

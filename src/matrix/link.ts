@@ -55,6 +55,10 @@ export interface TimelineStats {
   readonly gapsFilled?: number;
   readonly gapsUnfilled?: number;
   readonly backfilledEvents?: number;
+  /** Appservice mode: transactions handled, delivered again, events pushed. */
+  readonly transactions?: number;
+  readonly duplicateTransactions?: number;
+  readonly pushedEvents?: number;
 }
 
 export interface MatrixLink {

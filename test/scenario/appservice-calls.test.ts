@@ -210,6 +210,7 @@ describe('transactions', () => {
     c.hangup();
     await pollUntil(() => f.fs.vertoRecord.some((r) => r.method === 'bye' && r.callId === vertoInvitesTo('+49301234569')[0]!.callId), 'verto.bye');
     expect(vertoInvitesTo('+49301234569')).toHaveLength(1);
+    expect(await f.metrics()).toMatch(/^mse_appservice_transactions_duplicate_total [2-9]/m);
     expect(f.events((e) => e['type'] === 'm.call.answer' && content(e)['call_id'] === c.options.callId, roomId)).toHaveLength(1);
   });
 

@@ -97,7 +97,7 @@ export function readRegistration(path: string): Registration {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new RegistrationError(`cannot read the appservice registration ${path} (${code}): run \`matrix-sip-edge register -c <config>\` first`);
+    throw new RegistrationError(`cannot read the appservice registration ${path} (${code}): write it with the register command first (npm start -- register -c <config>)`);
   }
   return parseRegistration(text, path);
 }

@@ -45,7 +45,7 @@ describe('registration', () => {
   it('a registration that does not fit is refused naming the file and the field', () => {
     expect(() => parseRegistration('id: x\nurl: http://e\nas_token: short\nhs_token: also-short\nsender_localpart: bot\nnamespaces: {}\n', 'reg.yaml')).toThrow(/reg\.yaml: as_token: must be 16-256/);
     expect(() => parseRegistration(': :', 'reg.yaml')).toThrow(RegistrationError);
-    expect(() => readRegistration('/nonexistent/registration.yaml')).toThrow(/run `matrix-sip-edge register/);
+    expect(() => readRegistration('/nonexistent/registration.yaml')).toThrow(/register command first/);
   });
 });
 

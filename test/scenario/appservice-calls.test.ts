@@ -199,7 +199,8 @@ describe('transactions', () => {
     const c = caller(roomId);
     await c.invite();
     await pollUntil(() => vertoInvitesTo('+49301234569').length === 1, 'verto.invite');
-    const attempt = f.hs.transactions().find((t) => JSON.stringify(t.body).includes(c.options.callId) && t.status === 200)!;
+    // The homeserver records an attempt once the edge answered it (which may come after the call left for FreeSWITCH).
+    const attempt = await f.hs.waitForTransaction((t) => JSON.stringify(t.body).includes(c.options.callId) && t.status === 200);
     // The same transaction again (an acknowledgement the homeserver never got): answered 200, handled never again.
     const again = await f.toAppservice('PUT', `/transactions/${attempt.txnId}`, attempt.body);
     expect(again).toEqual({ status: 200, body: {} });

@@ -10,6 +10,7 @@ import { UserLimits } from '../routing/limits.ts';
 import { checkCaller, type Refusal } from '../routing/policy.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
+import { routeOutboundEvent } from './outbound-events.ts';
 import { VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
@@ -428,6 +429,7 @@ export class CallManager {
       journal: (id, update) => this.#store.updateCall(id, update),
       verto: (method, params) => this.#verto.request(method, params),
       esl: (command) => this.#esl.api(command),
+      bgapi: (command, timeoutMs) => this.#esl.bgapi(command, { timeoutMs }),
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
       lateCandidates: (n) => {
         this.#lateCandidates += n;
@@ -458,7 +460,11 @@ export class CallManager {
     else this.#awaitLegGone(call.uuid, call.matrixCallId);
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
-    if (this.#reconciling > 0) this.#endedWhileReconciling.add(call.uuid);
+    if (call instanceof OutboundCall) this.#byUuid.delete(call.trunkUuid);
+    if (this.#reconciling > 0) {
+      this.#endedWhileReconciling.add(call.uuid);
+      if (call instanceof OutboundCall) this.#endedWhileReconciling.add(call.trunkUuid);
+    }
     if (call instanceof OutboundCall) this.#limits.release(call.userId);
     else if (call.farLegUuid !== undefined) this.#byFarLeg.delete(call.farLegUuid);
     const key = `${outcome.reason}:${outcome.cause}`;
@@ -657,6 +663,7 @@ export class CallManager {
         hangupCauseWaitMs: this.#config.calls.hangup_cause_wait_ms,
         ringTimeoutS: this.#config.calls.ring_timeout_s,
         maxDurationS: this.#config.calls.max_duration_s,
+        mediaTimeoutMs: this.#config.calls.media_timeout_s * 1000,
       },
       this.#ports(facts),
       this.#log,
@@ -666,6 +673,7 @@ export class CallManager {
     this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now(), sender: facts.speaker });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
+    this.#byUuid.set(call.trunkUuid, call);
     call.log.info({ destination: decided.admission.destination.number, gateway: decided.admission.gateway, version: call.version }, 'call admitted');
     call.start();
   }
@@ -850,25 +858,6 @@ export class CallManager {
       }
       return;
     }
-    const call = found;
-    switch (event.name) {
-      case 'CHANNEL_BRIDGE': {
-        const other = h('Other-Leg-Unique-ID') ?? h('Bridge-B-Unique-ID');
-        if (other) call.onBridged(other);
-        break;
-      }
-      case 'CHANNEL_HANGUP_COMPLETE':
-        call.onHangupComplete({
-          hangupCause: h('Hangup-Cause'),
-          lastBridgeHangupCause: h('variable_last_bridge_hangup_cause'),
-          originateDisposition: h('variable_originate_disposition'),
-          lastBridgeProtoSpecificCause: h('variable_last_bridge_proto_specific_hangup_cause'),
-          sipTermStatus: h('variable_sip_term_status'),
-          vertoHangupDisposition: h('variable_verto_hangup_disposition'),
-        });
-        break;
-      default:
-        break;
-    }
+    routeOutboundEvent(found, event, uuid);
   }
 }

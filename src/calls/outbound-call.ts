@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { ApiCommand } from '../esl/commands.ts';
-import { uuidKill, uuidSendDtmf } from '../esl/commands.ts';
+import { originateTrunk, uuidBridge, uuidKill, uuidSendDtmf } from '../esl/commands.ts';
 import { EslArgumentError } from '../esl/grammar.ts';
 import { VertoRpcError } from '../verto/messages.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
@@ -10,7 +10,7 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
-import { lostWithVertoSocket, lostWithVertoSocketRinging, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
+import { outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
@@ -26,6 +26,8 @@ export interface CallPorts {
   journal(matrixCallId: string, update: CallUpdate): void;
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
   esl(command: ApiCommand): Promise<string>;
+  /** A bgapi job: resolves with its BACKGROUND_JOB body (an originate: at answer, or its failure). */
+  bgapi(command: ApiCommand, timeoutMs: number): Promise<string>;
   /** The call has ended on both sides; forget it. */
   ended(call: OutboundCall, outcome: CallOutcome): void;
   lateCandidates(count: number): void;
@@ -39,6 +41,7 @@ export interface CallPorts {
 export type MilestoneKind =
   // outbound (Matrix -> SIP)
   | 'matrix_invite_received'
+  | 'trunk_originate_sent'
   | 'verto_invite_sent'
   | 'verto_answer_received'
   | 'matrix_answer_sent'
@@ -52,23 +55,39 @@ export interface OutboundCallSettings {
   readonly destination: Destination;
   readonly gateway: string;
   readonly callerId: CallerId;
-  /** Longest wait for end-of-candidates, from the invite's arrival. */
+  /** Longest wait for end-of-candidates, from the invite's arrival (the trunk rings meanwhile). */
   readonly gatheringWindowMs: number;
-  /** Longest wait, after FreeSWITCH's verto.bye, for ESL's CHANNEL_HANGUP_COMPLETE. */
+  /** Longest wait, after an originate failed, for ESL's CHANNEL_HANGUP_COMPLETE of the trunk leg (its SIP status). */
   readonly hangupCauseWaitMs: number;
-  /** Ring timeout toward the trunk, in seconds (handed to the dialplan). */
+  /** Ring timeout toward the trunk, in seconds (originate_timeout). */
   readonly ringTimeoutS: number;
   /** Longest answered call, in seconds; then the edge hangs up. */
   readonly maxDurationS: number;
+  /** No RTP on the trunk leg for this long: FreeSWITCH hangs it up. */
+  readonly mediaTimeoutMs: number;
 }
 
-/** One Matrix -> SIP call: owns its state, timers and logger. */
+/** The trunk leg, as ESL reports it: ringing (its originate under way), answered (parked or bridged), gone. */
+type TrunkState = 'originating' | 'answered' | 'gone';
+/** The Verto (media) leg: not placed yet, invited, pre-answered and parked (its SDP known), bridging, bridged, gone. */
+type MediaState = 'none' | 'inviting' | 'ready' | 'bridging' | 'bridged' | 'gone';
+
+/**
+ * One Matrix -> SIP call, driven over ESL: the trunk leg is originated the
+ * moment the invite is admitted (the phone rings at once), the Verto leg
+ * (the WebRTC media of the Matrix client) is placed once its candidates are
+ * complete and waits pre-answered and parked (hearing ringback), and the two
+ * are bridged with uuid_bridge as soon as both are ready, whichever comes
+ * first. Owns its state, timers and logger.
+ */
 export class OutboundCall {
   readonly matrixCallId: string;
   readonly roomId: string;
   readonly userId: string;
   /** The FreeSWITCH UUID of the Verto leg (= the Verto callID). */
   readonly uuid: string = randomUUID();
+  /** The FreeSWITCH UUID of the trunk leg (origination_uuid): known before it exists. */
+  readonly trunkUuid: string = randomUUID();
   readonly partyId: string = randomUUID().replace(/-/g, '').slice(0, 12);
   readonly version: '0' | '1';
   readonly log: Logger;
@@ -77,16 +96,15 @@ export class OutboundCall {
   readonly #ports: CallPorts;
   readonly #receivedAt: number;
   #state: CallState = 'gathering';
+  #trunk: TrunkState = 'originating';
+  #media: MediaState = 'none';
   #candidates: TrickledCandidate[] = [];
   #offerSdp: string;
-  #sipLegUuid: string | undefined;
-  #hangupFacts: HangupFacts | undefined;
+  /** The originate failed with this cause: waiting (bounded) for the trunk leg's CHANNEL_HANGUP_COMPLETE. */
+  #failedCause: string | undefined;
   #answeredToMatrix = false;
-  #farEndAnswered = false;
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
-  #byeCause: string | undefined;
   #told: Promise<void> = Promise.resolve();
-  #dialled = false;
 
   constructor(invite: Invite, settings: OutboundCallSettings, ports: CallPorts, log: Logger, now: number) {
     this.#invite = invite;
@@ -99,7 +117,7 @@ export class OutboundCall {
     this.version = invite.content.version;
     this.#offerSdp = invite.content.offer.sdp;
     this.#receivedAt = now;
-    this.log = log.child({ call: this.matrixCallId, room: this.roomId, uuid: this.uuid, direction: 'outbound' });
+    this.log = log.child({ call: this.matrixCallId, room: this.roomId, uuid: this.uuid, trunk: this.trunkUuid, direction: 'outbound' });
   }
 
   get state(): CallState {
@@ -111,26 +129,28 @@ export class OutboundCall {
     return this.#invite.content.version === '1' ? this.#invite.content.party_id : undefined;
   }
 
-  get sipLegUuid(): string | undefined {
-    return this.#sipLegUuid;
+  /** The trunk leg (always known: the edge names it). */
+  get sipLegUuid(): string {
+    return this.trunkUuid;
   }
 
-  /** True once verto.invite went to FreeSWITCH (a Verto leg may exist). */
+  /** True once the media leg was placed (FreeSWITCH may hold a Verto leg of this call). */
   get dialled(): boolean {
-    return this.#dialled;
+    return this.#media !== 'none';
   }
 
-  /** Start gathering: dial at end-of-candidates, or when the window closes. */
+  /** The trunk rings now; the Verto leg follows at end-of-candidates, or when the window closes. */
   start(): void {
     this.#ports.milestone(this, 'matrix_invite_received');
     const lifetimeLeft = this.#invite.content.lifetime - (this.#invite.ageMs ?? 0);
     this.#timers.set('lifetime', Math.max(0, lifetimeLeft), () => this.#onLifetimeOver());
+    this.#originate();
     if (/^a=end-of-candidates\r?$/m.test(this.#offerSdp)) {
-      this.#dial('offer complete');
+      this.#placeMediaLeg('offer complete');
       return;
     }
     const windowLeft = Math.max(0, this.#settings.gatheringWindowMs - (Date.now() - this.#receivedAt));
-    this.#timers.set('gather', windowLeft, () => this.#dial('gathering window closed'));
+    this.#timers.set('gather', windowLeft, () => this.#placeMediaLeg('gathering window closed'));
   }
 
   /** Trickled candidates from the caller's party. */
@@ -144,7 +164,7 @@ export class OutboundCall {
       return;
     }
     this.#candidates.push(...candidates);
-    if (candidates.some(isEndOfCandidates)) this.#dial('end-of-candidates');
+    if (candidates.some(isEndOfCandidates)) this.#placeMediaLeg('end-of-candidates');
   }
 
   #move(to: CallState): boolean {
@@ -157,7 +177,86 @@ export class OutboundCall {
     return true;
   }
 
-  #dial(trigger: string): void {
+  /** bgapi originate of the trunk leg: its job ends at the far end's answer, or with its failure. */
+  #originate(): void {
+    const { destination, gateway, callerId, ringTimeoutS, mediaTimeoutMs } = this.#settings;
+    let command: ApiCommand;
+    try {
+      command = originateTrunk({
+        uuid: this.trunkUuid,
+        gateway,
+        destination: destination.number,
+        callerIdNumber: callerId.number,
+        callerIdName: callerId.name,
+        timeoutS: ringTimeoutS,
+        mediaTimeoutMs,
+        // They tie the leg to the Matrix call, so a restarted edge can find and end it (calls/reconcile.ts).
+        variables: { mse_matrix_call_id: this.matrixCallId, mse_room_id: this.roomId, mse_party_id: this.partyId, mse_version: this.version, mse_leg: 'trunk' },
+      });
+    } catch (err) {
+      // Admission checked every value already; a value the grammar refuses here is a bug, not a call.
+      this.log.error({ err: (err as Error).message }, 'could not build the originate');
+      this.#finish({ cause: 'INVALID_NUMBER_FORMAT', sipStatus: undefined, reason: 'unknown_error', notice: 'The call could not be placed.' }, true);
+      return;
+    }
+    this.log.info({ destination: destination.number, gateway }, 'originate');
+    this.#ports.milestone(this, 'trunk_originate_sent');
+    this.#ports.bgapi(command, (ringTimeoutS + 15) * 1000).then(
+      (body) => this.#onOriginateResult(body),
+      (err: Error) => {
+        if (this.#state === 'ended') return;
+        this.log.warn({ err: err.message }, 'originate failed');
+        // No answer is not a refusal: FreeSWITCH may have created the leg; make sure it goes.
+        void killLeg(this.#ports, this.trunkUuid, 'NORMAL_TEMPORARY_FAILURE', this.log);
+        void this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call could not be placed: the phone system did not accept it.' });
+      },
+    );
+  }
+
+  /** BACKGROUND_JOB of the originate: "+OK <uuid>" at the answer, "-ERR <CAUSE>" when the far end did not answer. */
+  #onOriginateResult(body: string): void {
+    if (this.#state === 'ended') return;
+    const text = body.trim();
+    if (text.startsWith('+OK')) {
+      this.onTrunkAnswered();
+      return;
+    }
+    const cause = /^-ERR\s+([A-Z_]{2,40})\b/.exec(text)?.[1] ?? 'NORMAL_TEMPORARY_FAILURE';
+    this.log.info({ cause }, 'the trunk leg did not answer');
+    this.#trunk = 'gone';
+    this.#failedCause = cause;
+    // The trunk leg's CHANNEL_HANGUP_COMPLETE says more (its SIP status); wait for it, bounded.
+    this.#timers.set('cause', this.#settings.hangupCauseWaitMs, () => this.#endFailed({ hangupCause: cause, answered: false }));
+  }
+
+  /** ESL: the trunk leg answered (CHANNEL_ANSWER, or its originate job returned). */
+  onTrunkAnswered(): void {
+    if (this.#state === 'ended' || this.#trunk !== 'originating') return;
+    this.#trunk = 'answered';
+    this.log.info('the far end answered');
+    this.#ports.journal(this.matrixCallId, { farLeg: this.trunkUuid });
+    if (this.#media === 'ready') this.#bridge();
+  }
+
+  /** ESL CHANNEL_HANGUP_COMPLETE of the trunk leg: the far end's outcome, the source of truth. */
+  onTrunkHangupComplete(facts: Omit<HangupFacts, 'answered'>): void {
+    if (this.#state === 'ended') return;
+    const answered = this.#trunk === 'answered';
+    this.#trunk = 'gone';
+    this.#endFailed({ ...facts, originateDisposition: facts.originateDisposition ?? this.#failedCause, answered });
+  }
+
+  /** The trunk leg is gone: end the media leg and tell Matrix, with the trunk's outcome. */
+  #endFailed(facts: HangupFacts): void {
+    if (this.#state === 'ended') return;
+    const outcome = outcomeOf(facts);
+    const media = this.#media;
+    this.#finish(outcome, true);
+    if (media !== 'none' && media !== 'gone') void this.#byeToVerto(facts.answered ? 'NORMAL_CLEARING' : outcome.cause);
+  }
+
+  /** verto.invite of the media leg, pre-answered and parked by the dialplan (mse_mode park) until the bridge. */
+  #placeMediaLeg(trigger: string): void {
     if (this.#state !== 'gathering') return;
     this.#timers.clear('gather');
     const complete = trigger !== 'gathering window closed';
@@ -166,9 +265,9 @@ export class OutboundCall {
     this.#offerSdp = merged.sdp;
     this.#candidates = [];
     this.#move('dialling');
-    this.#dialled = true;
-    const { destination, gateway, callerId, ringTimeoutS } = this.#settings;
-    this.log.info({ trigger, candidatesAdded: merged.added, destination: destination.number, gateway }, 'verto.invite');
+    this.#media = 'inviting';
+    const { destination, gateway, callerId } = this.#settings;
+    this.log.info({ trigger, candidatesAdded: merged.added }, 'verto.invite');
     this.#ports.milestone(this, 'verto_invite_sent');
     this.#ports
       .verto('verto.invite', {
@@ -181,16 +280,16 @@ export class OutboundCall {
           remote_caller_id_name: destination.number,
           remote_caller_id_number: destination.number,
           // The edge cannot restore media after a Verto reconnect (the media is the
-          // Matrix client's): FreeSWITCH ends the call at once instead of detaching it.
+          // Matrix client's): FreeSWITCH ends the leg at once instead of detaching it.
           recoverCall: false,
           userVariables: {
+            // The dialplan pre-answers and parks this leg; the edge bridges it to the trunk leg.
+            mse_mode: 'park',
             mse_destination: destination.number,
             mse_gateway: gateway,
             mse_caller_id_number: callerId.number,
             mse_caller_id_name: callerId.name,
-            mse_call_timeout: String(ringTimeoutS),
-            // Not read by the dialplan: they tie the channel to the Matrix call,
-            // so a restarted edge can end it on both sides (calls/reconcile.ts).
+            mse_trunk_uuid: this.trunkUuid,
             mse_matrix_call_id: this.matrixCallId,
             mse_room_id: this.roomId,
             mse_party_id: this.partyId,
@@ -201,38 +300,70 @@ export class OutboundCall {
       .catch((err: Error) => {
         if (this.#state === 'ended') return;
         this.log.warn({ err: err.message }, 'verto.invite failed');
-        // No reply is not a refusal: FreeSWITCH may have created the channel; make sure it goes.
         if (!(err instanceof VertoRpcError)) void this.#byeToVerto('NORMAL_TEMPORARY_FAILURE');
-        this.#finish({ cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call could not be placed: the phone system did not accept it.' }, true);
+        void this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call could not be placed: the phone system did not accept it.' });
       });
   }
 
-  /** verto.media: FreeSWITCH's SDP before answer (early media). */
+  /** verto.media: the media leg is pre-answered (its SDP: ringback plays on it); Matrix is answered so it hears it. */
   onMedia(sdp: string): void {
-    if (!this.#move('early_media')) return;
+    if (this.#media !== 'inviting') return;
+    this.#media = 'ready';
+    if (this.#state === 'dialling') this.#move('early_media');
     void this.#answerMatrix(sdp);
+    if (this.#trunk === 'answered') this.#bridge();
   }
 
-  /** verto.answer: the far end answered (SDP only when there was no early media). */
+  /** verto.answer: the media leg answered (after the bridge), or FreeSWITCH answered it without early media. */
   onAnswer(sdp: string | undefined): void {
-    if (!this.#move('answered')) return;
-    this.#farEndAnswered = true;
-    this.#ports.journal(this.matrixCallId, { state: 'answered' });
-    this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
-      this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
-      void this.hangup('ALLOTTED_TIMEOUT', { cause: 'ALLOTTED_TIMEOUT', sipStatus: undefined, reason: 'user_hangup', notice: maxDurationNotice(this.#settings.maxDurationS) });
-    });
-    if (!this.#answeredToMatrix) {
+    if (this.#state === 'ended') return;
+    if (this.#media === 'inviting') {
       if (sdp === undefined) {
         this.log.error('verto.answer without SDP and no earlier verto.media');
         void this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'INCOMPATIBLE_DESTINATION', sipStatus: undefined, reason: 'user_media_failed', notice: 'The call was answered, but no audio could be set up.' });
         return;
       }
-      void this.#answerMatrix(sdp);
+      this.onMedia(sdp);
     }
   }
 
+  /** Both legs are ready: bridge them. */
+  #bridge(): void {
+    if (this.#media !== 'ready' || this.#trunk !== 'answered') return;
+    this.#media = 'bridging';
+    this.#ports.esl(uuidBridge(this.uuid, this.trunkUuid)).then(
+      (reply) => {
+        if (this.#state === 'ended') return;
+        if (reply.startsWith('+OK')) {
+          this.log.info('uuid_bridge accepted');
+          return;
+        }
+        this.log.error({ reply: reply.trim().slice(0, 120) }, 'uuid_bridge refused');
+        void this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was answered, but could not be connected.' });
+      },
+      (err: Error) => {
+        if (this.#state === 'ended') return;
+        this.log.error({ err: err.message }, 'uuid_bridge failed');
+        void this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was answered, but could not be connected.' });
+      },
+    );
+  }
+
+  /** ESL CHANNEL_BRIDGE: the media leg and the trunk leg are connected: the call is answered. */
+  onBridged(otherUuid: string): void {
+    if (this.#state === 'ended' || otherUuid !== this.trunkUuid || this.#media === 'bridged') return;
+    this.#media = 'bridged';
+    if (!this.#move('answered')) return;
+    this.#ports.journal(this.matrixCallId, { state: 'answered', farLeg: this.trunkUuid });
+    this.log.info({ sipLeg: this.trunkUuid }, 'bridged to the trunk');
+    this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
+      this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
+      void this.hangup('ALLOTTED_TIMEOUT', { cause: 'ALLOTTED_TIMEOUT', sipStatus: undefined, reason: 'user_hangup', notice: maxDurationNotice(this.#settings.maxDurationS) });
+    });
+  }
+
   async #answerMatrix(freeswitchSdp: string): Promise<void> {
+    if (this.#answeredToMatrix) return;
     this.#answeredToMatrix = true;
     this.#ports.journal(this.matrixCallId, { answered: true, state: this.#state });
     this.#ports.milestone(this, 'verto_answer_received');
@@ -266,89 +397,94 @@ export class OutboundCall {
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not send m.call.asserted_identity'));
   }
 
-  /** ESL: the Verto leg was bridged to the SIP leg. */
-  onBridged(sipLegUuid: string): void {
-    this.#sipLegUuid = sipLegUuid;
-    this.#ports.journal(this.matrixCallId, { farLeg: sipLegUuid });
-    this.log.info({ sipLeg: sipLegUuid }, 'bridged to the trunk');
-  }
-
-  /** FreeSWITCH sent verto.bye: wait (bounded) for ESL's cause, unless it is here already. */
+  /** FreeSWITCH sent verto.bye for the media leg. */
   onVertoBye(cause: string | undefined): void {
-    if (this.#state === 'ended') return;
-    this.#byeCause = cause;
-    if (this.#hangupFacts !== undefined) {
-      this.#finish(outcomeOf(this.#hangupFacts), true);
-      return;
-    }
-    if (!this.#move('ending')) return;
-    this.#timers.set('cause', this.#settings.hangupCauseWaitMs, () => {
-      this.log.warn('no CHANNEL_HANGUP_COMPLETE from ESL in time; using the verto.bye cause');
-      this.#finish(outcomeOf({ hangupCause: this.#byeCause, answered: this.#farEndAnswered }), true);
-    });
+    this.#onMediaLegGone(cause);
   }
 
-  /** ESL CHANNEL_HANGUP_COMPLETE of the Verto leg: the source of truth. */
+  /** ESL CHANNEL_HANGUP_COMPLETE of the media leg. */
   onHangupComplete(facts: Omit<HangupFacts, 'answered'>): void {
-    if (this.#state === 'ended') return;
-    if (this.#state === 'answered' && lostWithVertoSocket(facts)) {
-      this.log.warn('FreeSWITCH hung the Verto leg up as its socket closed; the media is gone');
-      this.#finish(VERTO_LOST_OUTCOME, true);
-      return;
-    }
-    if ((this.#state === 'dialling' || this.#state === 'early_media') && lostWithVertoSocketRinging(facts)) {
-      this.log.warn('FreeSWITCH hung the Verto leg up as its socket closed, before the answer');
-      this.#finish(VERTO_LOST_RINGING_OUTCOME, true);
-      return;
-    }
-    this.#hangupFacts = { ...facts, answered: this.#farEndAnswered };
-    this.#finish(outcomeOf(this.#hangupFacts), true);
+    this.#onMediaLegGone(facts.hangupCause);
   }
 
-  /** The Matrix caller hung up or rejected (or chose another answer). */
+  /**
+   * The media leg is gone without the edge asking. After the trunk leg is
+   * gone too this is only the echo of the end. Otherwise the Matrix side's
+   * media is lost (FreeSWITCH refused the offer, the Verto socket dropped,
+   * no RTP): the trunk leg is ended and the room told.
+   */
+  #onMediaLegGone(cause: string | undefined): void {
+    if (this.#state === 'ended' || this.#media === 'gone') return;
+    const wasBridged = this.#media === 'bridged';
+    const placed = this.#media !== 'none';
+    this.#media = 'gone';
+    if (!placed) return;
+    if (this.#trunk === 'gone') return;
+    this.log.warn({ cause, bridged: wasBridged }, 'the media leg ended; ending the trunk leg');
+    const outcome: CallOutcome = wasBridged
+      ? VERTO_LOST_OUTCOME
+      : cause === 'INCOMPATIBLE_DESTINATION'
+        ? { cause, sipStatus: undefined, reason: 'user_media_failed', notice: 'The call failed: the phone system could not use the audio your client offered.' }
+        : VERTO_LOST_RINGING_OUTCOME;
+    this.#finish(outcome, true);
+    void killLeg(this.#ports, this.trunkUuid, wasBridged ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL', this.log);
+  }
+
+  /** The Matrix caller hung up or rejected (or chose another answer): both legs go. */
   onMatrixHangup(why: string): void {
     if (this.#state === 'ended') return;
     this.log.info({ why }, 'Matrix side ended the call');
-    const dialled = this.#state !== 'gathering';
-    if (dialled) void this.#byeToVerto('NORMAL_CLEARING');
+    const media = this.#media;
+    const trunk = this.#trunk;
     this.#finish({ cause: 'NORMAL_CLEARING', sipStatus: undefined, reason: 'user_hangup', notice: undefined }, false);
+    if (trunk !== 'gone') void killLeg(this.#ports, this.trunkUuid, trunk === 'answered' ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL', this.log);
+    if (media !== 'none' && media !== 'gone') void this.#byeToVerto('NORMAL_CLEARING');
   }
 
   /**
    * End the call from the edge (command, shutdown, failure): both sides are
    * told. Matrix first (its ending is kept in the outbox at once), then the
-   * Verto bye: a stop that gives up before Verto answers (its request
-   * timeout is longer than the stop's) has told the room all the same.
+   * legs: a stop that gives up before FreeSWITCH answers has told the room
+   * all the same.
    */
   async hangup(vertoCause: string, outcome: CallOutcome): Promise<void> {
     if (this.#state === 'ended') return;
-    const dialled = this.#state !== 'gathering';
+    const media = this.#media;
+    const trunk = this.#trunk;
     this.#finish(outcome, true);
-    await Promise.all([dialled ? this.#byeToVerto(vertoCause) : undefined, this.#told]);
+    await Promise.all([
+      trunk === 'gone' ? undefined : killLeg(this.#ports, this.trunkUuid, trunk === 'answered' ? vertoCause : 'ORIGINATOR_CANCEL', this.log),
+      media === 'none' || media === 'gone' ? undefined : this.#byeToVerto(vertoCause),
+      this.#told,
+    ]);
   }
 
   /**
-   * The Verto socket dropped after the answer. mod_verto hangs up a leg
-   * created with recoverCall false itself (protocols/verto.md §7), or
-   * detaches it (a FreeSWITCH that ignores the flag; the simulator):
-   * either way its media is gone. Ended at once on both sides, the leg over
-   * ESL, since Verto is down (-ERR when FreeSWITCH ended it first).
+   * The Verto socket dropped: the media leg is gone with it (recoverCall
+   * false). The trunk leg is ended over ESL and the room told.
    */
   async onVertoLost(): Promise<void> {
-    if (this.#state !== 'answered') return;
-    this.log.warn('the Verto connection was lost during the call; its media cannot be restored: ending it');
-    this.#finish(VERTO_LOST_OUTCOME, true);
+    if (this.#state === 'ended') return;
+    const answered = this.#state === 'answered';
+    this.log.warn('the Verto connection was lost; the media of the call cannot be restored: ending it');
+    this.#media = 'gone';
+    const trunk = this.#trunk;
+    this.#finish(answered ? VERTO_LOST_OUTCOME : VERTO_LOST_RINGING_OUTCOME, true);
+    if (trunk !== 'gone') await killLeg(this.#ports, this.trunkUuid, answered ? VERTO_LOST_OUTCOME.cause : 'ORIGINATOR_CANCEL', this.log);
     await killLeg(this.#ports, this.uuid, VERTO_LOST_OUTCOME.cause, this.log);
     await this.#told;
   }
 
-  /** `!dtmf`: only once answered, and only on the SIP leg (toward the trunk). */
+  /**
+   * `!dtmf`: once the far end answered, on the trunk leg (toward the
+   * trunk), whether or not the media leg is bridged yet: the edge named
+   * the trunk leg, so the digits need not wait for the bridge.
+   */
   async sendDtmf(digits: string, durationMs: number | undefined): Promise<string> {
-    if (this.#state !== 'answered') return 'DTMF can only be sent once the call is answered.';
-    if (this.#sipLegUuid === undefined) return 'The call is not connected to the phone line yet.';
+    if (this.#state === 'ended' || this.#trunk !== 'answered') return 'DTMF can only be sent once the call is answered.';
     let command: ApiCommand;
     try {
-      command = uuidSendDtmf(this.#sipLegUuid, digits, durationMs);
+      command = uuidSendDtmf(this.trunkUuid, digits, durationMs);
     } catch (err) {
       if (err instanceof EslArgumentError) return `Not sent: ${err.message}`;
       throw err;
@@ -382,7 +518,7 @@ export class OutboundCall {
   }
 
   #onLifetimeOver(): void {
-    if (this.#state === 'gathering' || this.#state === 'dialling') {
+    if (this.#trunk === 'originating' && this.#state !== 'ended') {
       this.log.info('invite lifetime over before answer');
       void this.hangup('NO_ANSWER', { cause: 'NO_ANSWER', sipStatus: undefined, reason: 'invite_timeout', notice: 'Nobody answered.' });
     }

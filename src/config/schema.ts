@@ -120,8 +120,10 @@ const e164 = z
 
 export const callsSchema = z
   .strictObject({
-    /** Longest wait for end-of-candidates after an m.call.invite. */
-    gathering_window_ms: durationMs(0, 10_000).default(500),
+    /** Longest wait for end-of-candidates after an m.call.invite (the trunk rings meanwhile: it delays only the media). */
+    gathering_window_ms: durationMs(0, 10_000).default(3_000),
+    /** No RTP on the trunk leg for this long: FreeSWITCH hangs it up (MEDIA_TIMEOUT). */
+    media_timeout_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(5, { error: 'must be at least 5' }).max(3_600, { error: 'must be at most 3600' }).default(60),
     /** After FreeSWITCH's verto.bye, how long to wait for ESL's hangup cause. */
     hangup_cause_wait_ms: durationMs(50, 10_000).default(1_500),
     /** Ring timeout toward the trunk. */

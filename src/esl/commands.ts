@@ -1,5 +1,9 @@
 import {
   assertSingleLine,
+  eslCallerName,
+  eslCallerNumber,
+  eslDestination,
+  eslGateway,
   eslDtmfDigits,
   eslDtmfDuration,
   eslHangupCause,
@@ -7,6 +11,7 @@ import {
   eslVariableName,
   eslVariableValue,
   type EslToken,
+  EslArgumentError,
 } from './grammar.ts';
 
 /** An `api` command line (without the leading "api "), built only from checked tokens. */
@@ -42,3 +47,46 @@ export const uuidGetvar = (uuid: string, name: string): ApiCommand => api('uuid_
 
 export const uuidSetvar = (uuid: string, name: string, value: string): ApiCommand =>
   api('uuid_setvar', eslUuid(uuid), eslVariableName(name), eslVariableValue(value));
+
+export const uuidBridge = (a: string, b: string): ApiCommand => api('uuid_bridge', eslUuid(a), eslUuid(b));
+
+export interface TrunkOriginate {
+  /** The trunk leg's UUID, chosen by the edge (origination_uuid): known before FreeSWITCH answers. */
+  readonly uuid: string;
+  readonly gateway: string;
+  readonly destination: string;
+  readonly callerIdNumber: string;
+  readonly callerIdName: string;
+  /** Ring timeout, seconds (originate_timeout). */
+  readonly timeoutS: number;
+  /** No RTP for this long: FreeSWITCH hangs the leg up (MEDIA_TIMEOUT). */
+  readonly mediaTimeoutMs: number;
+  /** More channel variables (names and values checked by the grammar), e.g. the Matrix call it belongs to. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/**
+ * `originate {vars}sofia/gateway/<gw>/<destination> &park()`: the trunk
+ * leg, ESL-owned, parked once answered (the edge bridges it to the Verto
+ * leg), parked again if that leg goes (park_after_bridge), so the far end
+ * can wait while the Matrix side comes back. Every value passes the
+ * pattern the dialplan template admits for it; the caller name, the only
+ * one with spaces, is quoted (it holds no quote, comma or brace).
+ */
+export function originateTrunk(o: TrunkOriginate): ApiCommand {
+  if (!Number.isInteger(o.timeoutS) || o.timeoutS < 1 || o.timeoutS > 600) throw new EslArgumentError('originate timeout', String(o.timeoutS), 'must be 1-600 s');
+  if (!Number.isInteger(o.mediaTimeoutMs) || o.mediaTimeoutMs < 0 || o.mediaTimeoutMs > 3_600_000) throw new EslArgumentError('media timeout', String(o.mediaTimeoutMs), 'must be 0-3600000 ms');
+  const vars: string[] = [
+    `origination_uuid=${eslUuid(o.uuid)}`,
+    `origination_caller_id_number=${eslCallerNumber(o.callerIdNumber)}`,
+    `origination_caller_id_name='${eslCallerName(o.callerIdName)}'`,
+    `originate_timeout=${o.timeoutS}`,
+    'park_after_bridge=true',
+    'hangup_after_bridge=false',
+    `media_timeout=${o.mediaTimeoutMs}`,
+  ];
+  for (const [name, value] of Object.entries(o.variables)) vars.push(`${eslVariableName(name)}=${eslVariableValue(value)}`);
+  const args = `{${vars.join(',')}}sofia/gateway/${eslGateway(o.gateway)}/${eslDestination(o.destination)} &park()`;
+  assertSingleLine(args);
+  return { command: 'originate', args };
+}

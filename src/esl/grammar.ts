@@ -25,6 +25,12 @@ const VARIABLE_VALUE = /^[A-Za-z0-9+@._:\-/=!]{0,256}$/;
 const CAUSE = /^[A-Z][A-Z_]{1,40}$/;
 const API_COMMAND = /^[a-z][a-z0-9_]{0,40}$/;
 const EVENT_NAME = /^[A-Z][A-Z0-9_]{1,40}$/;
+// The patterns the dialplan template (freeswitch/dialplan/matrix-sip-edge.xml) admits for the same values.
+const GATEWAY = /^[a-z0-9_-]{1,32}$/;
+const DESTINATION = /^(\+?[1-9][0-9]{1,14}|[0-9]{2,8})$/;
+const CALLER_NUMBER = /^\+?[0-9]{2,15}$/;
+/** No quote, comma, brace, $ or control character: safe inside '...' in an originate's {variables}. */
+const CALLER_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}$/;
 
 export const DTMF_MIN_DURATION_MS = 40;
 export const DTMF_MAX_DURATION_MS = 2000;
@@ -64,6 +70,18 @@ export const eslApiCommand = (v: unknown): EslToken<'api command'> =>
 
 export const eslEventName = (v: unknown): EslToken<'event name'> =>
   check('event name', v, EVENT_NAME, 'must be an upper-case event name');
+
+export const eslGateway = (v: unknown): EslToken<'gateway'> =>
+  check('gateway', v, GATEWAY, 'must be a gateway name of 1-32 lower-case letters, digits, _ or -');
+
+export const eslDestination = (v: unknown): EslToken<'destination'> =>
+  check('destination', v, DESTINATION, 'must be an E.164 number (2-15 digits, + optional) or an extension of 2-8 digits');
+
+export const eslCallerNumber = (v: unknown): EslToken<'caller number'> =>
+  check('caller number', v, CALLER_NUMBER, 'must be 2-15 digits, + optional');
+
+export const eslCallerName = (v: unknown): EslToken<'caller name'> =>
+  check('caller name', v, CALLER_NAME, 'must be 1-64 ASCII letters, digits, space and . _ ( ) + -, starting with a letter or digit');
 
 export function eslDtmfDuration(v: unknown): EslToken<'dtmf duration'> {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < DTMF_MIN_DURATION_MS || v > DTMF_MAX_DURATION_MS) {

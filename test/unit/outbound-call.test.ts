@@ -16,7 +16,6 @@ const trace = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../sha
 const sdps = trace.frames.filter((f) => typeof f.msg?.params?.sdp === 'string').map((f) => f.msg!.params!.sdp!);
 const OFFER_WITHOUT_EOC = sdps[0]!.replace('a=end-of-candidates\r\n', '');
 const FS_ANSWER = sdps[1]!;
-const SIP_LEG = '8c4b1a2e-0d3f-4e5a-9b6c-7d8e9f0a1b2c';
 
 function invite(sdp = OFFER_WITHOUT_EOC, extra: Partial<Invite['content']> = {}): Invite {
   return {
@@ -33,6 +32,7 @@ function harness(callInvite = invite()) {
   const sent: Array<{ type: string; content: Record<string, unknown> }> = [];
   const verto: Array<{ method: string; params: Record<string, unknown> }> = [];
   const esl: ApiCommand[] = [];
+  const jobs: Array<{ command: ApiCommand; done: ReturnType<typeof deferred<string>> }> = [];
   const notices: string[] = [];
   const ended: CallOutcome[] = [];
   let late = 0;
@@ -46,7 +46,12 @@ function harness(callInvite = invite()) {
     verto: (method, params) => vertoImpl(method, params),
     esl: async (command) => {
       esl.push(command);
-      return `+OK ${SIP_LEG} sent DTMF.\n`;
+      return '+OK\n';
+    },
+    bgapi: (command) => {
+      const done = deferred<string>();
+      jobs.push({ command, done });
+      return done.promise;
     },
     ended: (_c, outcome) => void ended.push(outcome),
     journal: () => undefined,
@@ -65,21 +70,48 @@ function harness(callInvite = invite()) {
       hangupCauseWaitMs: 1_500,
       ringTimeoutS: 60,
       maxDurationS: 3_600,
+      mediaTimeoutMs: 60_000,
     },
     ports,
     createLogger('silent'),
     Date.now(),
   );
-  return { call, sent, verto, esl, notices, ended, late: () => late, setVerto: (fn: CallPorts['verto']) => void (vertoImpl = fn) };
+  return { call, sent, verto, esl, jobs, notices, ended, late: () => late, setVerto: (fn: CallPorts['verto']) => void (vertoImpl = fn) };
 }
 
 const SRFLX = 'candidate:842163049 1 udp 1677729535 203.0.113.7 54400 typ srflx raddr 10.0.0.1 rport 54400 generation 0';
+const kinds = (h: ReturnType<typeof harness>) => h.esl.map((c) => `${c.command} ${c.args}`);
 
-describe('outbound call', () => {
+/** A call whose trunk answered and whose media leg is pre-answered, bridged. */
+async function bridgedCall() {
+  const h = harness();
+  h.call.start();
+  h.call.onCandidates([{ candidate: '' }]);
+  h.call.onMedia(FS_ANSWER);
+  h.jobs[0]!.done.resolve(`+OK ${h.call.trunkUuid}\n`);
+  await vi.advanceTimersByTimeAsync(0);
+  h.call.onBridged(h.call.trunkUuid);
+  return h;
+}
+
+describe('outbound call, driven over ESL', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it('sends verto.invite on end-of-candidates, not on the window timer, with every candidate', () => {
+  it('originates the trunk leg at once, before any candidate, with the edge\'s own UUID for it and every value checked', () => {
+    const h = harness();
+    h.call.start();
+    expect(h.verto).toHaveLength(0);
+    expect(h.jobs).toHaveLength(1);
+    const { command, args } = h.jobs[0]!.command;
+    expect(command).toBe('originate');
+    expect(args).toBe(
+      `{origination_uuid=${h.call.trunkUuid},origination_caller_id_number=+4930999,origination_caller_id_name='Alice',originate_timeout=60,park_after_bridge=true,hangup_after_bridge=false,media_timeout=60000,` +
+        `mse_matrix_call_id=c1,mse_room_id=!room:example.org,mse_party_id=${h.call.partyId},mse_version=1,mse_leg=trunk}sofia/gateway/example_trunk/+4930123456 &park()`,
+    );
+  });
+
+  it('places the media leg on end-of-candidates (not on the window timer), parked by the dialplan, with every candidate', () => {
     const h = harness();
     h.call.start();
     h.call.onCandidates([{ candidate: SRFLX, sdpMid: '0', sdpMLineIndex: 0 }]);
@@ -90,139 +122,133 @@ describe('outbound call', () => {
     expect(params.sdp).toContain(`a=${SRFLX}`);
     expect(params.sdp).toContain('a=end-of-candidates');
     expect(params.dialogParams.callID).toBe(h.call.uuid);
-    expect(params.dialogParams.userVariables).toMatchObject({
-      mse_destination: '+4930123456',
-      mse_gateway: 'example_trunk',
-      mse_caller_id_number: '+4930999',
-      mse_caller_id_name: 'Alice',
-      mse_call_timeout: '60',
-      mse_matrix_call_id: 'c1',
-      mse_room_id: '!room:example.org',
-      mse_party_id: h.call.partyId,
-    });
+    expect(params.dialogParams.userVariables).toMatchObject({ mse_mode: 'park', mse_trunk_uuid: h.call.trunkUuid, mse_destination: '+4930123456', mse_matrix_call_id: 'c1', mse_party_id: h.call.partyId });
     expect(vi.getTimerCount()).toBe(1); // only the lifetime guard is left
   });
 
-  it('without end-of-candidates it dials when the window closes', () => {
+  it('without end-of-candidates the media leg goes when the window closes; a complete offer goes at once', () => {
     const h = harness();
     h.call.start();
     vi.advanceTimersByTime(9_999);
     expect(h.verto).toHaveLength(0);
     vi.advanceTimersByTime(1);
     expect(h.verto).toHaveLength(1);
+    const c = harness(invite(sdps[0]!));
+    c.call.start();
+    expect(c.verto).toHaveLength(1);
   });
 
-  it('an offer that is already complete is dialled at once', () => {
-    const h = harness(invite(sdps[0]!));
-    h.call.start();
-    expect(h.verto).toHaveLength(1);
-  });
-
-  it('answers Matrix with the normalised FreeSWITCH SDP and v1 fields', async () => {
+  it('media leg ready first: Matrix is answered with the normalised SDP (it hears ringback), the bridge follows the far end\'s answer', async () => {
     const h = harness();
     h.call.start();
     h.call.onCandidates([{ candidate: '' }]);
-    h.call.onAnswer(FS_ANSWER);
-    await vi.runOnlyPendingTimersAsync();
+    h.call.onMedia(FS_ANSWER);
+    await vi.advanceTimersByTimeAsync(0);
     const answer = h.sent.find((s) => s.type === 'm.call.answer')!;
-    expect(answer.content['version']).toBe('1');
-    expect(answer.content['party_id']).toBe(h.call.partyId);
-    const sdp = (answer.content['answer'] as { sdp: string }).sdp;
-    expect(sdp).toContain('a=mid:0');
-    const streamId = Object.keys(answer.content['sdp_stream_metadata'] as object)[0];
-    expect(sdp).toContain(`a=msid:${streamId} `);
+    expect(answer.content).toMatchObject({ version: '1', party_id: h.call.partyId });
+    expect((answer.content['answer'] as { sdp: string }).sdp).toContain('a=mid:0');
+    expect(h.call.state).toBe('early_media');
+    expect(kinds(h)).toEqual([]);
+    h.jobs[0]!.done.resolve(`+OK ${h.call.trunkUuid}\n`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(kinds(h)).toEqual([`uuid_bridge ${h.call.uuid} ${h.call.trunkUuid}`]);
+    h.call.onBridged(h.call.trunkUuid);
+    expect(h.call.state).toBe('answered');
   });
 
-  it('DTMF only once answered, and on the SIP leg', async () => {
+  it('the far end answers before the media leg is ready: bridged the moment it is, the answer is not lost', async () => {
     const h = harness();
     h.call.start();
+    h.call.onTrunkAnswered(); // CHANNEL_ANSWER of the trunk leg, 100 ms in
+    await vi.advanceTimersByTimeAsync(100);
+    expect(kinds(h)).toEqual([]);
     h.call.onCandidates([{ candidate: '' }]);
+    h.call.onMedia(FS_ANSWER);
+    expect(kinds(h)).toEqual([`uuid_bridge ${h.call.uuid} ${h.call.trunkUuid}`]);
+    // the originate job's own +OK changes nothing
+    h.jobs[0]!.done.resolve(`+OK ${h.call.trunkUuid}\n`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(kinds(h)).toHaveLength(1);
+  });
+
+  it('DTMF: refused before the far end answered, sent on the trunk leg as soon as it did, bridged or not', async () => {
+    const h = harness();
+    h.call.start();
     expect(await h.call.sendDtmf('*5', undefined)).toMatch(/answered/);
-    h.call.onBridged(SIP_LEG);
-    h.call.onAnswer(FS_ANSWER);
+    h.call.onTrunkAnswered();
     expect(await h.call.sendDtmf('*5', undefined)).toBe('Sent *5.');
-    expect(h.esl).toEqual([{ command: 'uuid_send_dtmf', args: `${SIP_LEG} *5` }]);
+    expect(await h.call.sendDtmf('12', 200)).toBe('Sent 12.');
+    expect(kinds(h)).toEqual([`uuid_send_dtmf ${h.call.trunkUuid} *5`, `uuid_send_dtmf ${h.call.trunkUuid} 12@200`]);
   });
 
-  it('takes the cause from ESL over verto.bye (480 arrives as NORMAL_CLEARING)', () => {
+  it('the originate fails: the trunk leg\'s cause and SIP status (486) end the call, the media leg goes too', async () => {
     const h = harness();
     h.call.start();
     h.call.onCandidates([{ candidate: '' }]);
-    h.call.onVertoBye('NORMAL_CLEARING');
+    h.jobs[0]!.done.resolve('-ERR USER_BUSY\n');
+    await vi.advanceTimersByTimeAsync(0);
     expect(h.ended).toHaveLength(0);
-    h.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING', lastBridgeHangupCause: 'NO_USER_RESPONSE', lastBridgeProtoSpecificCause: 'sip:480', originateDisposition: 'NO_USER_RESPONSE' });
-    expect(h.ended[0]).toMatchObject({ cause: 'NO_USER_RESPONSE', reason: 'invite_timeout', sipStatus: 480 });
+    h.call.onTrunkHangupComplete({ hangupCause: 'USER_BUSY', sipTermStatus: '486' });
+    expect(h.ended[0]).toMatchObject({ cause: 'USER_BUSY', reason: 'user_busy', sipStatus: 486 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sent.map((s) => [s.type, s.content['reason']])).toEqual([['m.call.hangup', 'user_busy']]);
+    expect(h.notices).toEqual(['The number you called is busy.']);
+    expect(h.verto.map((v) => v.method)).toEqual(['verto.invite', 'verto.bye']);
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('tells a Verto leg FreeSWITCH hung up with its socket (ctl-08) from a far-end BYE (verto-05), whichever ESL reports first', async () => {
-    const lost = harness();
-    lost.call.start();
-    lost.call.onCandidates([{ candidate: '' }]);
-    lost.call.onAnswer(FS_ANSWER);
-    lost.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
-    await vi.runOnlyPendingTimersAsync();
-    expect(lost.ended[0]).toMatchObject({ cause: 'NETWORK_OUT_OF_ORDER', reason: 'ice_timeout' });
-    expect(lost.sent.find((s) => s.type === 'm.call.hangup')?.content).toMatchObject({ reason: 'ice_timeout', party_id: lost.call.partyId });
-    expect(lost.notices).toEqual([expect.stringMatching(/connection to the phone system was lost/)]);
-
-    const bye = harness();
-    bye.call.start();
-    bye.call.onCandidates([{ candidate: '' }]);
-    bye.call.onAnswer(FS_ANSWER);
-    bye.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING', vertoHangupDisposition: 'send_bye', lastBridgeHangupCause: 'NORMAL_CLEARING', lastBridgeProtoSpecificCause: 'sip:200' });
-    await vi.runOnlyPendingTimersAsync();
-    expect(bye.ended[0]).toMatchObject({ cause: 'NORMAL_CLEARING', reason: 'user_hangup' });
-    expect(bye.notices).toEqual([]);
-  });
-
-  it('a ringing call whose Verto leg FreeSWITCH dropped with the socket (DESTINATION_OUT_OF_ORDER, no disposition) fails with the connection notice; with send_bye it is the trunk\'s cause', async () => {
-    const lost = harness();
-    lost.call.start();
-    lost.call.onCandidates([{ candidate: '' }]);
-    lost.call.onHangupComplete({ hangupCause: 'DESTINATION_OUT_OF_ORDER', lastBridgeHangupCause: 'ORIGINATOR_CANCEL' });
-    await vi.runOnlyPendingTimersAsync();
-    expect(lost.ended[0]).toMatchObject({ cause: 'DESTINATION_OUT_OF_ORDER', reason: 'unknown_error' });
-    expect(lost.notices).toEqual([expect.stringMatching(/connection to the phone system was lost/)]);
-
-    const trunk = harness();
-    trunk.call.start();
-    trunk.call.onCandidates([{ candidate: '' }]);
-    trunk.call.onHangupComplete({ hangupCause: 'DESTINATION_OUT_OF_ORDER', vertoHangupDisposition: 'send_bye', lastBridgeHangupCause: 'DESTINATION_OUT_OF_ORDER', lastBridgeProtoSpecificCause: 'sip:502' });
-    await vi.runOnlyPendingTimersAsync();
-    expect(trunk.ended[0]).toMatchObject({ cause: 'DESTINATION_OUT_OF_ORDER' });
-    expect(trunk.notices.some((n) => /connection to the phone system/.test(n))).toBe(false);
-  });
-
-  it('falls back to the verto.bye cause when ESL says nothing in time', () => {
+  it('the originate fails and ESL says no more in time: the job\'s cause decides', async () => {
     const h = harness();
     h.call.start();
-    h.call.onCandidates([{ candidate: '' }]);
-    h.call.onVertoBye('USER_BUSY');
-    vi.advanceTimersByTime(1_500);
-    expect(h.ended[0]).toMatchObject({ cause: 'USER_BUSY', reason: 'user_busy' });
-    expect(vi.getTimerCount()).toBe(0);
+    h.jobs[0]!.done.resolve('-ERR NO_ANSWER\n');
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(h.ended[0]).toMatchObject({ cause: 'NO_ANSWER', reason: 'invite_timeout' });
+    expect(h.verto).toEqual([]);
   });
 
-  it('a Matrix hangup sends verto.bye and nothing back to Matrix', () => {
+  it('the caller hangs up while the trunk rings: the trunk leg is cancelled, the media leg ended, nothing sent back', () => {
     const h = harness();
     h.call.start();
     h.call.onCandidates([{ candidate: '' }]);
     h.call.onMatrixHangup('user');
+    expect(kinds(h)).toEqual([`uuid_kill ${h.call.trunkUuid} ORIGINATOR_CANCEL`]);
     expect(h.verto.map((v) => v.method)).toEqual(['verto.invite', 'verto.bye']);
     expect(h.sent).toHaveLength(0);
     expect(h.call.state).toBe('ended');
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('an edge hangup tells Matrix before it waits on the Verto bye (a stop must not wait out the Verto timeout), with the outcome and bye cause it was given', async () => {
+  it('FreeSWITCH refuses the media leg (an offer without candidates): the trunk leg is cancelled, the room told why', async () => {
     const h = harness();
-    const bye = deferred<Record<string, unknown>>();
-    const dial = h.call;
-    dial.start();
-    dial.onCandidates([{ candidate: '' }]);
-    dial.onAnswer(FS_ANSWER);
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onVertoBye('INCOMPATIBLE_DESTINATION');
     await vi.advanceTimersByTimeAsync(0);
+    expect(kinds(h)).toEqual([`uuid_kill ${h.call.trunkUuid} ORIGINATOR_CANCEL`]);
+    expect(h.ended[0]).toMatchObject({ cause: 'INCOMPATIBLE_DESTINATION', reason: 'user_media_failed' });
+  });
+
+  it('answered: the far end\'s BYE ends it as a hangup; the media leg\'s own end after that is only its echo', async () => {
+    const h = await bridgedCall();
+    h.call.onTrunkHangupComplete({ hangupCause: 'NORMAL_CLEARING', sipTermStatus: '200' });
+    expect(h.ended).toMatchObject([{ cause: 'NORMAL_CLEARING', reason: 'user_hangup' }]);
+    h.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+    expect(h.ended).toHaveLength(1);
+    expect(h.notices).toEqual([]);
+  });
+
+  it('answered: the media leg lost (the Matrix client\'s media is gone): the trunk leg is ended, the room told', async () => {
+    const h = await bridgedCall();
+    h.call.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.ended[0]).toMatchObject({ cause: 'NETWORK_OUT_OF_ORDER', reason: 'ice_timeout' });
+    expect(kinds(h).at(-1)).toBe(`uuid_kill ${h.call.trunkUuid} NORMAL_CLEARING`);
+    expect(h.notices).toEqual([expect.stringMatching(/connection to the phone system was lost/)]);
+  });
+
+  it('an edge hangup tells Matrix before it waits on the legs (a stop must not wait out the Verto timeout)', async () => {
+    const h = await bridgedCall();
+    const bye = deferred<Record<string, unknown>>();
     h.verto.length = 0;
     h.setVerto(async (method, params) => {
       h.verto.push({ method, params });
@@ -230,42 +256,30 @@ describe('outbound call', () => {
     });
     const outcome: CallOutcome = { cause: 'SYSTEM_SHUTDOWN', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended because the bridge is shutting down.' };
     let done = false;
-    const hungUp = dial.hangup('SYSTEM_SHUTDOWN', outcome).then(() => {
+    const hungUp = h.call.hangup('SYSTEM_SHUTDOWN', outcome).then(() => {
       done = true;
     });
     await Promise.resolve();
-    // told and forgotten while verto.bye is still unanswered
-    expect(h.sent.filter((s) => s.type === 'm.call.hangup').map((s) => s.content)).toEqual([{ call_id: 'c1', party_id: dial.partyId, version: '1', reason: 'unknown_error' }]);
-    expect(h.notices).toEqual(['The call was ended because the bridge is shutting down.']);
+    expect(h.sent.filter((s) => s.type === 'm.call.hangup').map((s) => s.content)).toEqual([{ call_id: 'c1', party_id: h.call.partyId, version: '1', reason: 'unknown_error' }]);
     expect(h.ended).toEqual([outcome]);
-    expect(h.verto).toEqual([{ method: 'verto.bye', params: { cause: 'SYSTEM_SHUTDOWN', dialogParams: { callID: dial.uuid } } }]);
+    expect(kinds(h).at(-1)).toBe(`uuid_kill ${h.call.trunkUuid} SYSTEM_SHUTDOWN`);
     expect(done).toBe(false);
-    // ESL's hangup of the leg arrives meanwhile: the outcome stays the one given
-    dial.onHangupComplete({ hangupCause: 'NORMAL_CLEARING' });
+    h.call.onTrunkHangupComplete({ hangupCause: 'SYSTEM_SHUTDOWN' });
     expect(h.ended).toHaveLength(1);
     bye.resolve({});
     await hungUp;
-    expect(h.esl).toEqual([]);
   });
 
-  it('an edge hangup while still gathering tells Matrix and sends nothing to Verto', async () => {
-    const h = harness();
+  it('the invite\'s lifetime runs out while the trunk rings: the trunk leg is cancelled, invite_timeout', async () => {
+    const h = harness(invite(OFFER_WITHOUT_EOC, { lifetime: 20_000 }));
     h.call.start();
-    await h.call.hangup('NO_ANSWER', { cause: 'NO_ANSWER', sipStatus: undefined, reason: 'invite_timeout', notice: 'Nobody answered.' });
-    expect(h.verto).toEqual([]);
-    expect(h.sent.map((s) => [s.type, s.content['reason']])).toEqual([['m.call.hangup', 'invite_timeout']]);
-    expect(h.ended).toMatchObject([{ cause: 'NO_ANSWER', reason: 'invite_timeout' }]);
+    h.call.onCandidates([{ candidate: '' }]);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(h.ended[0]).toMatchObject({ cause: 'NO_ANSWER', reason: 'invite_timeout' });
+    expect(kinds(h)).toEqual([`uuid_kill ${h.call.trunkUuid} ORIGINATOR_CANCEL`]);
   });
 
-  it('ignores events that do not fit the state', () => {
-    const h = harness();
-    h.call.start();
-    h.call.onAnswer(FS_ANSWER); // still gathering
-    expect(h.call.state).toBe('gathering');
-    expect(h.sent).toHaveLength(0);
-  });
-
-  it('counts candidates that arrive after the invite went out, and does not resend', () => {
+  it('counts candidates that arrive after the media leg went out, and does not resend', () => {
     const h = harness();
     h.call.start();
     h.call.onCandidates([{ candidate: '' }]);

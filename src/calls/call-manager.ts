@@ -670,7 +670,7 @@ export class CallManager {
       Date.now(),
     );
     // Kept before FreeSWITCH hears of it: a crash from here on is ended on both sides by the next start.
-    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: undefined, state: call.state, answered: false, createdAt: Date.now(), sender: facts.speaker });
+    this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'outbound', roomId: call.roomId, partyId: call.partyId, peerPartyId: call.peerPartyId, version: call.version, vertoLeg: call.uuid, farLeg: call.trunkUuid, state: call.state, answered: false, createdAt: Date.now(), sender: facts.speaker });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
     this.#byUuid.set(call.trunkUuid, call);

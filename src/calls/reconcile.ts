@@ -53,11 +53,13 @@ export interface ReconcileResult {
  * list, each made per channel right after its facts are read, since the
  * calls go on while the walk waits on ESL:
  *
- * - Verto legs of the edge that no call object holds (the edge restarted,
- *   or their events were lost) are hung up, so no channel is left
- *   orphaned. A leg is the edge's when it carries the variables the edge
- *   sets (outbound: verto_dvar_mse_*) or the shipped inbound template sets
- *   (verto_h_mse_did). An unanswered inbound leg that never rang in Matrix
+ * - Legs of the edge that no call object holds (the edge restarted, or
+ *   their events were lost) are hung up, so no channel is left orphaned.
+ *   A leg is the edge's when it carries the variables the edge sets
+ *   (outbound: verto_dvar_mse_* on the Verto leg, mse_leg=trunk on the
+ *   trunk leg it originates) or the shipped inbound template sets
+ *   (verto_h_mse_did). A room is told once per call, whatever number of
+ *   its legs were left. An unanswered inbound leg that never rang in Matrix
  *   is left alone: FreeSWITCH may be offering it to the edge right now,
  *   and it ends it itself when the session it was offered to is gone.
  * - Answered calls the edge held before the list was taken whose leg is
@@ -69,8 +71,10 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<Rec
   const rows = parseChannels(await ports.esl(showChannelsJson()));
   const present = new Set(rows.map((r) => r.uuid));
   const orphans: Orphan[] = [];
+  const told = new Set<string>();
   for (const row of rows) {
-    if (!row.name.startsWith('verto.rtc/') || ports.knows(row.uuid)) continue;
+    const edgeLeg = row.name.startsWith('verto.rtc/') || row.name.startsWith('sofia/');
+    if (!edgeLeg || ports.knows(row.uuid)) continue;
     if (!UUID.test(row.uuid)) {
       log.warn({ uuid: row.uuid.slice(0, 60) }, 'skipped a channel row without a valid UUID');
       continue;
@@ -85,6 +89,9 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<Rec
     const reply = await ports.esl(uuidKill(row.uuid, 'NORMAL_TEMPORARY_FAILURE'));
     log.warn({ uuid: row.uuid, call: orphan.matrixCallId, room: orphan.roomId, reply: reply.trim().slice(0, 80) }, 'hung up a FreeSWITCH channel no call held');
     orphans.push(orphan);
+    // Both legs of one outbound call may be left: its room is told once.
+    if (orphan.matrixCallId !== undefined && told.has(orphan.matrixCallId)) continue;
+    if (orphan.matrixCallId !== undefined) told.add(orphan.matrixCallId);
     ports.orphaned(orphan);
   }
   const vanished: string[] = [];
@@ -103,6 +110,11 @@ export async function reconcile(ports: ReconcilePorts, log: Logger): Promise<Rec
 /** The Matrix facts of a listed Verto leg of the edge; undefined when it is not the edge's, or may be on its way to it. */
 async function orphanFacts(row: ChannelRow, ports: ReconcilePorts): Promise<Orphan | undefined> {
   const get = async (name: string) => parseGetvar(await ports.esl(uuidGetvar(row.uuid, name)));
+  if (row.name.startsWith('sofia/')) {
+    // A trunk leg the edge originated (outbound-call.ts names it mse_leg=trunk); any other SIP leg is not the edge's to judge.
+    if ((await get('mse_leg')) !== 'trunk') return undefined;
+    return { uuid: row.uuid, roomId: await get('mse_room_id'), matrixCallId: await get('mse_matrix_call_id'), partyId: await get('mse_party_id'), version: await get('mse_version') };
+  }
   const callId = await get('verto_dvar_mse_matrix_call_id');
   if (callId !== undefined) {
     return {

@@ -96,7 +96,8 @@ describe('reconcile', () => {
       `uuid_getvar ${uuid(1)} verto_dvar_mse_version`,
       `uuid_kill ${uuid(1)} NORMAL_TEMPORARY_FAILURE`,
       `orphaned ${uuid(1)} call1 !room1:example.org party1 1`,
-      // the SIP leg and the held leg: not read
+      // a SIP leg is the edge's only when it names itself a trunk leg it originated; the held leg is not read
+      `uuid_getvar ${uuid(2)} mse_leg`,
       `uuid_getvar ${uuid(4)} verto_dvar_mse_matrix_call_id`,
       `uuid_getvar ${uuid(4)} verto_dvar_mse_room_id`,
       `uuid_getvar ${uuid(4)} verto_dvar_mse_party_id`,
@@ -105,6 +106,23 @@ describe('reconcile', () => {
       `orphaned ${uuid(4)} call4 !room4:example.org party4 1`,
     ]);
     expect(result.orphans.map((o) => o.uuid)).toEqual([uuid(1), uuid(4)]);
+  });
+
+  it('a trunk leg the edge originated is an orphan too; its call\'s room is told once, whatever number of its legs were left', async () => {
+    const s = new Script();
+    s.rows = [{ uuid: uuid(1) }, { uuid: uuid(2), name: 'sofia/external/+4930500001' }, { uuid: uuid(3), name: 'sofia/external/+4930500002' }];
+    s.vars.set(uuid(1), outboundVars(1));
+    s.vars.set(uuid(2), { mse_leg: 'trunk', mse_matrix_call_id: 'call1', mse_room_id: '!room1:example.org', mse_party_id: 'party1', mse_version: '1' });
+    s.vars.set(uuid(3), { mse_leg: 'trunk', mse_matrix_call_id: 'call3', mse_room_id: '!room3:example.org', mse_party_id: 'party3', mse_version: '1' });
+    const result = await reconcile(s.ports(), log);
+    expect(s.log.filter((l) => l.startsWith('uuid_kill') || l.startsWith('orphaned'))).toEqual([
+      `uuid_kill ${uuid(1)} NORMAL_TEMPORARY_FAILURE`,
+      `orphaned ${uuid(1)} call1 !room1:example.org party1 1`,
+      `uuid_kill ${uuid(2)} NORMAL_TEMPORARY_FAILURE`,
+      `uuid_kill ${uuid(3)} NORMAL_TEMPORARY_FAILURE`,
+      `orphaned ${uuid(3)} call3 !room3:example.org party3 1`,
+    ]);
+    expect(result.orphans.map((o) => o.uuid)).toEqual([uuid(1), uuid(2), uuid(3)]);
   });
 
   it('leaves a leg alone that a call took up while its variables were read', async () => {

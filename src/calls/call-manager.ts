@@ -518,6 +518,9 @@ export class CallManager {
       case 'm.call.select_answer':
         if (event.content.selected_party_id !== call.partyId) call.onMatrixHangup('caller selected another answer');
         break;
+      case 'm.call.negotiate':
+        if (event.content.party_id === undefined || event.content.party_id === call.peerPartyId) call.onNegotiate(event.content.description);
+        break;
       default:
         call.log.debug({ type: event.type }, 'call event not handled');
     }

@@ -7,6 +7,7 @@ import { VertoRpcError } from '../verto/messages.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
+import { answerTo, classifyOffer } from '../sdp/renegotiate.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
@@ -103,6 +104,12 @@ export class OutboundCall {
   /** The originate failed with this cause: waiting (bounded) for the trunk leg's CHANNEL_HANGUP_COMPLETE. */
   #failedCause: string | undefined;
   #answeredToMatrix = false;
+  /** The SDP of the edge's last answer to Matrix (m.call.answer, then negotiate answers). */
+  #matrixAnswerSdp: string | undefined;
+  /** The Matrix side put the call on hold (verto.modify hold). */
+  #held = false;
+  /** Negotiations, one after the other. */
+  #negotiating: Promise<void> = Promise.resolve();
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #told: Promise<void> = Promise.resolve();
 
@@ -368,6 +375,7 @@ export class OutboundCall {
     this.#ports.journal(this.matrixCallId, { answered: true, state: this.#state });
     this.#ports.milestone(this, 'verto_answer_received');
     const { sdp, streamMetadata } = sdpForMatrix(freeswitchSdp, this.#offerSdp);
+    this.#matrixAnswerSdp = sdp;
     try {
       const sending = this.#sendMatrix('m.call.answer', {
         ...this.#common(),
@@ -382,6 +390,59 @@ export class OutboundCall {
       this.log.error({ err: (err as Error).message }, 'could not send m.call.answer');
       await this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: undefined });
     }
+  }
+
+  /** Whether the Matrix side holds the call (for tests and logs). */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * m.call.negotiate from the caller: a hold or resume goes to FreeSWITCH
+   * as verto.modify (it plays its hold music to the trunk) and is answered
+   * here; new streams are refused in the answer; an ICE restart, which the
+   * media leg cannot follow, ends the call with a notice. None is dropped.
+   */
+  onNegotiate(description: { readonly type: 'offer' | 'answer'; readonly sdp: string }): void {
+    if (description.type !== 'offer') {
+      this.log.debug('a negotiate answer, to no offer of the edge: ignored');
+      return;
+    }
+    this.#negotiating = this.#negotiating.then(() => this.#negotiate(description.sdp));
+  }
+
+  async #negotiate(offer: string): Promise<void> {
+    if (this.#state === 'ended') return;
+    const previous = this.#matrixAnswerSdp;
+    if (this.#state !== 'answered' || previous === undefined || this.version !== '1') {
+      this.log.warn({ state: this.#state }, 'a negotiate before the call was answered: ending it');
+      await this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended: it was renegotiated before it was connected.' });
+      return;
+    }
+    const judged = classifyOffer(this.#offerSdp, offer, this.#held);
+    this.log.info({ negotiate: judged.kind }, 'm.call.negotiate');
+    if (judged.kind === 'ice_restart' || judged.kind === 'invalid') {
+      const why = judged.kind === 'ice_restart' ? 'the phone system cannot restart its connection (ICE restart)' : judged.reason;
+      await this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: judged.kind === 'ice_restart' ? 'ice_failed' : 'unknown_error', notice: `The call was ended: ${why}.` });
+      return;
+    }
+    if (judged.kind === 'hold' || judged.kind === 'resume') {
+      const action = judged.kind === 'hold' ? 'hold' : 'unhold';
+      try {
+        const reply = await this.#ports.verto('verto.modify', { action, dialogParams: { callID: this.uuid } });
+        this.#held = judged.kind === 'hold';
+        this.log.info({ action, holdState: reply['holdState'] }, 'verto.modify');
+      } catch (err) {
+        // The Matrix side's own media changes all the same: its offer is answered.
+        this.log.warn({ action, err: (err as Error).message }, 'verto.modify failed');
+      }
+    }
+    if ((this.#state as CallState) === 'ended') return;
+    const sdp = answerTo(previous, offer);
+    this.#matrixAnswerSdp = sdp;
+    await this.#sendMatrix('m.call.negotiate', { ...this.#common(), description: { type: 'answer', sdp }, lifetime: 60_000 }).catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'could not answer m.call.negotiate'),
+    );
   }
 
   /** verto.display: FreeSWITCH says who the far end is. */

@@ -287,4 +287,32 @@ describe('outbound call, driven over ESL', () => {
     expect(h.verto).toHaveLength(1);
     expect(h.late()).toBe(1);
   });
+
+  it('m.call.negotiate hold and resume: verto.modify hold/unhold, each offer answered with the directions mirrored, no hangup', async () => {
+    const h = await bridgedCall();
+    const offer = (sdps[0]!).replace(/a=sendrecv\r\n/g, 'a=sendonly\r\n');
+    h.call.onNegotiate({ type: 'offer', sdp: offer });
+    await vi.advanceTimersByTimeAsync(0);
+    h.call.onNegotiate({ type: 'offer', sdp: sdps[0]! });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.verto.filter((v) => v.method === 'verto.modify').map((v) => v.params)).toEqual([
+      { action: 'hold', dialogParams: { callID: h.call.uuid } },
+      { action: 'unhold', dialogParams: { callID: h.call.uuid } },
+    ]);
+    const answers = h.sent.filter((x) => x.type === 'm.call.negotiate').map((x) => x.content['description'] as { type: string; sdp: string });
+    expect(answers.map((a) => a.type)).toEqual(['answer', 'answer']);
+    expect(answers[0]!.sdp).toContain('a=recvonly');
+    expect(answers[1]!.sdp).toContain('a=sendrecv');
+    expect(h.ended).toEqual([]);
+    expect(h.call.held).toBe(false);
+  });
+
+  it('m.call.negotiate with an ICE restart: the call ends with a notice (the media leg cannot follow), never silently', async () => {
+    const h = await bridgedCall();
+    h.call.onNegotiate({ type: 'offer', sdp: sdps[0]!.replace(/a=ice-ufrag:\S+/, 'a=ice-ufrag:RSTR') });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.ended[0]).toMatchObject({ reason: 'ice_failed' });
+    expect(h.notices[0]).toMatch(/ICE restart/);
+    expect(kinds(h).at(-1)).toBe(`uuid_kill ${h.call.trunkUuid} NORMAL_TEMPORARY_FAILURE`);
+  });
 });

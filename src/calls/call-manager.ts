@@ -541,6 +541,9 @@ export class CallManager {
       case 'm.call.hangup':
         call.onMatrixHangup(event.sender, event.content.party_id, event.content.reason);
         break;
+      case 'm.call.negotiate':
+        call.onNegotiate(event.sender, event.content.party_id, event.content.description);
+        break;
       default:
         call.log.debug({ type: event.type }, 'call event not handled');
     }

@@ -4,6 +4,7 @@ import type { CallEvent } from '../matrix/call-events.ts';
 import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
 import { checkClientSdp } from '../sdp/offer.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
+import { answerTo, classifyOffer, withSetup } from '../sdp/renegotiate.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
 import { uuidKill, uuidSetvar } from '../esl/commands.ts';
@@ -87,6 +88,10 @@ export class InboundCall {
   #dtmfDigits = '';
   #farLegUuid: string | undefined;
   #told: Promise<void> = Promise.resolve();
+  /** What the edge last told the answering device of its media: the invite's offer, then negotiate answers. */
+  #matrixSdp: string | undefined;
+  #held = false;
+  #negotiating: Promise<void> = Promise.resolve();
 
   constructor(info: InboundCallInfo, settings: InboundSettings, ports: InboundPorts, log: Logger) {
     this.#info = info;
@@ -128,6 +133,7 @@ export class InboundCall {
   async ring(): Promise<void> {
     this.#ports.milestone(this, 'verto_invite_received');
     const { sdp, streamMetadata } = sdpForMatrix(this.#info.offerSdp);
+    this.#matrixSdp = sdp;
     this.#timers.set('ring', this.#settings.ringTimeoutMs, () => this.#noAnswer());
     const who = this.#info.callerName && this.#info.callerName !== this.#info.callerNumber ? `${this.#info.callerName} (${this.#info.callerNumber})` : this.#info.callerNumber;
     try {
@@ -240,6 +246,50 @@ export class InboundCall {
       this.log.error({ err: (err as Error).message }, 'verto.answer failed');
       await this.#end('NORMAL_TEMPORARY_FAILURE', 'NORMAL_TEMPORARY_FAILURE', 'The call could not be connected.');
     }
+  }
+
+  /**
+   * m.call.negotiate from the device that answered: a hold or resume goes
+   * to FreeSWITCH as verto.modify, and is answered from the edge's offer
+   * with the directions mirrored and the DTLS role the device left it; new
+   * streams are refused in the answer; an ICE restart ends the call.
+   */
+  onNegotiate(sender: string, partyId: string | undefined, description: { readonly type: 'offer' | 'answer'; readonly sdp: string }): void {
+    if (this.#winner === undefined || sender !== this.#winner.userId || partyId !== this.#winner.partyId) return;
+    if (description.type !== 'offer') {
+      this.log.debug('a negotiate answer, to no offer of the edge: ignored');
+      return;
+    }
+    this.#negotiating = this.#negotiating.then(() => this.#negotiate(description.sdp));
+  }
+
+  async #negotiate(offer: string): Promise<void> {
+    const winner = this.#winner;
+    const base = this.#matrixSdp;
+    if (this.#state !== 'answered' || winner === undefined || base === undefined) return;
+    const judged = classifyOffer(winner.sdp, offer, this.#held);
+    this.log.info({ negotiate: judged.kind }, 'm.call.negotiate');
+    if (judged.kind === 'ice_restart' || judged.kind === 'invalid') {
+      const why = judged.kind === 'ice_restart' ? 'the phone system cannot restart its connection (ICE restart)' : judged.reason;
+      await this.#end('NORMAL_TEMPORARY_FAILURE', 'NORMAL_TEMPORARY_FAILURE', `The call was ended: ${why}.`);
+      return;
+    }
+    if (judged.kind === 'hold' || judged.kind === 'resume') {
+      const action = judged.kind === 'hold' ? 'hold' : 'unhold';
+      try {
+        await this.#ports.verto('verto.modify', { action, dialogParams: { callID: this.uuid } });
+        this.#held = judged.kind === 'hold';
+      } catch (err) {
+        this.log.warn({ action, err: (err as Error).message }, 'verto.modify failed');
+      }
+    }
+    if (this.#state !== 'answered') return;
+    // The device took the DTLS role (setup) in its answer; the edge keeps the other one.
+    const sdp = answerTo(withSetup(base, /^a=setup:active\r?$/m.test(winner.sdp) ? 'passive' : 'active'), offer);
+    this.#matrixSdp = sdp;
+    await this.#sendMatrix('m.call.negotiate', { ...this.#common(), description: { type: 'answer', sdp }, lifetime: 60_000 }).catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'could not answer m.call.negotiate'),
+    );
   }
 
   /** m.call.reject from a device, or a hangup while ringing (busy when it says so). */

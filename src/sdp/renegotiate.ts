@@ -85,3 +85,10 @@ export function answerTo(previousAnswer: string, offer: string): string {
   if (answer.origin !== undefined) answer.origin.sessionVersion = Number(answer.origin.sessionVersion) + 1;
   return write(answer);
 }
+
+/** The SDP with its DTLS role (a=setup) set on every m-line. */
+export function withSetup(sdp: string, role: 'active' | 'passive'): string {
+  const session = parse(sdp);
+  for (const m of session.media) m.setup = role;
+  return write(session);
+}

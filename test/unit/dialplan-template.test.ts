@@ -150,7 +150,8 @@ describe('outbound template: refusals', () => {
 
 describe('outbound template: media-leg mode (mse_mode=park)', () => {
   it('pre-answers and parks, dials nothing and reads no other variable', () => {
-    for (const dvars of [{ mse_mode: 'park' }, { ...VALID, mse_mode: 'park' }, { mse_mode: 'park', mse_destination: '${system(id)}' }]) {
+    const cases: Record<string, string>[] = [{ mse_mode: 'park' }, { ...VALID, mse_mode: 'park' }, { mse_mode: 'park', mse_destination: '${system(id)}' }];
+    for (const dvars of cases) {
       const result = routeOf(vertoCall(dvars));
       expect(result.actions.map((a) => a.app)).toEqual(['set', 'pre_answer', 'park']);
       expect(result.actions[0]?.data).toMatch(/^media_timeout=\d+$/);

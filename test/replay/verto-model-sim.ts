@@ -9,7 +9,7 @@ import { VertoDirectory } from '../support/freeswitch/verto-directory.ts';
 import { CAPTURE_USERS } from '../support/freeswitch/capture-config/verto-users.ts';
 import { CAPTURE_GATEWAYS, loadCaptureDialplan } from '../support/freeswitch/capture-config/index.ts';
 import { FreeSwitchModel } from '../support/freeswitch/channel-model.ts';
-import type { FsEvent } from '../support/freeswitch/contract.ts';
+import type { FarEndBehaviour, FsEvent } from '../support/freeswitch/contract.ts';
 
 export interface ModelSim {
   readonly model: FreeSwitchModel;
@@ -31,7 +31,13 @@ export interface ModelSimTimers {
   readonly sleepScale?: number;
 }
 
-export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelSim> {
+/** Model options on top of the capture rig's (ctl-* replays: far-end timing, vertoDtlsDelayMs). */
+export interface ModelSimOverrides {
+  readonly farEndByGateway?: Readonly<Record<string, FarEndBehaviour>>;
+  readonly vertoDtlsDelayMs?: number | 'manual';
+}
+
+export async function startModelSim(timers: ModelSimTimers = {}, overrides: ModelSimOverrides = {}): Promise<ModelSim> {
   let model: FreeSwitchModel | undefined;
   const dialplan = loadCaptureDialplan({ apis: { verto_contact: (user) => model?.vertoContact(user) } });
   model = new FreeSwitchModel({
@@ -55,8 +61,11 @@ export async function startModelSim(timers: ModelSimTimers = {}): Promise<ModelS
         t603: { kind: 'reject', sipStatus: 603, ringMs: 50 },
         tring: { kind: 'no-answer' },
         tring2: { kind: 'no-answer' },
+        sipp_busy: { kind: 'reject', sipStatus: 486 },
+        ...overrides.farEndByGateway,
       },
     },
+    ...(overrides.vertoDtlsDelayMs === undefined ? {} : { vertoDtlsDelayMs: overrides.vertoDtlsDelayMs }),
   });
   const server = await VertoServer.start({
     backend: model,

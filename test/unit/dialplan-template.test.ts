@@ -147,3 +147,28 @@ describe('outbound template: refusals', () => {
     }
   });
 });
+
+describe('outbound template: media-leg mode (mse_mode=park)', () => {
+  it('pre-answers and parks, dials nothing and reads no other variable', () => {
+    const cases: Record<string, string>[] = [{ mse_mode: 'park' }, { ...VALID, mse_mode: 'park' }, { mse_mode: 'park', mse_destination: '${system(id)}' }];
+    for (const dvars of cases) {
+      const result = routeOf(vertoCall(dvars));
+      expect(result.actions.map((a) => a.app)).toEqual(['set', 'pre_answer', 'park']);
+      expect(result.actions[0]?.data).toMatch(/^media_timeout=\d+$/);
+      expect(result.apiCalls).toEqual([]);
+    }
+  });
+
+  it.each(['Park', 'park\n', ' park', 'bridge', 'parkx', '${system(id)}', 'park|bridge'])('mode %j -> CALL_REJECTED, nothing dialled', (mode) => {
+    expectRefused(vertoCall({ ...VALID, mse_mode: mode }), 'CALL_REJECTED');
+  });
+
+  it('refuses mse_mode=park from anything but mod_verto', () => {
+    expectRefused(vertoCall({ mse_mode: 'park' }, { source: 'mod_sofia' }), 'CALL_REJECTED');
+  });
+
+  it('leaves the bridge unchanged when no mode is given', () => {
+    const result = routeOf(vertoCall(VALID));
+    expect(result.actions.filter((a) => a.app === 'bridge').map((a) => a.data)).toEqual(['sofia/gateway/example_trunk/+4930123456']);
+  });
+});

@@ -46,6 +46,18 @@ export interface FreeSwitchModelOptions {
   readonly answerSdp?: (offer: string) => string;
   /** FreeSWITCH's offer SDP toward a Verto client. */
   readonly offerSdp?: () => string;
+  /**
+   * DTLS-SRTP handshake time of a client-placed Verto leg, from the first
+   * SDP FreeSWITCH sends it (verto.media or verto.answer) to DTLS up.
+   * switch_channel_perform_mark_answered waits for it
+   * (switch_core_media_check_dtls, switch_channel.c:3832 in 1.11.1), so the
+   * leg's CHANNEL_ANSWER, and the CHANNEL_BRIDGE after it, come only then,
+   * after verto.answer (real: 0.15 s to 1.1 s, protocols/observed.md).
+   * `'manual'`: DTLS is up when the test calls vertoDtlsUp(uuid) (the
+   * client applied the SDP). Unset (default): no wait, and CHANNEL_ANSWER
+   * precedes verto.answer as before.
+   */
+  readonly vertoDtlsDelayMs?: number | 'manual';
 }
 
 export type OriginateResult = { readonly ok: true; readonly uuid: string } | { readonly ok: false; readonly cause: string };
@@ -232,6 +244,10 @@ export class FreeSwitchModel implements VertoBackend {
   /** CHANNEL_PROGRESS_MEDIA (pre-answer), once. */
   markPreAnswer(ch: Channel): void {
     if (ch.times.progressMedia !== 0 || ch.answered || ch.hungUp) return;
+    if (ch.kind === 'verto' && ch.direction === 'inbound' && ch.noIceCandidates) {
+      this.refuseVertoMedia(ch);
+      return;
+    }
     ch.times.progressMedia = this.nowUs();
     ch.answerState = 'early';
     // media is negotiated when a channel pre-answers (real verto-06: opus on a verto leg; verto-13: PCMU on the SIP caller)
@@ -241,16 +257,97 @@ export class FreeSwitchModel implements VertoBackend {
     if (ch.kind === 'verto' && ch.direction === 'inbound') verto.notifyMedia(this, ch);
   }
 
-  /** CHANNEL_ANSWER, once. */
-  markAnswered(ch: Channel): void {
-    if (ch.answered || ch.hungUp) return;
-    if (ch.kind === 'verto' && ch.direction === 'inbound') this.markPreAnswerSilently(ch);
+  /**
+   * CHANNEL_ANSWER, once; then `then` (at once, or once a client-placed
+   * Verto leg's DTLS is up when `vertoDtlsDelayMs` is set). Not called when
+   * the channel is or gets hung up instead.
+   */
+  markAnswered(ch: Channel, then?: () => void): void {
+    if (ch.hungUp) return;
+    if (ch.answered) {
+      then?.();
+      return;
+    }
+    const vertoIn = ch.kind === 'verto' && ch.direction === 'inbound';
+    if (vertoIn && ch.noIceCandidates) {
+      this.refuseVertoMedia(ch);
+      return;
+    }
+    if (vertoIn && this.options.vertoDtlsDelayMs !== undefined) {
+      // switch_channel_perform_answer: INDICATE_ANSWER (mod_verto pre-answers and sends verto.answer), then mark_answered waits for DTLS
+      if (then !== undefined) ch.dtlsWaiters.push(then);
+      if (ch.answerPending) return;
+      ch.answerPending = true;
+      this.markPreAnswerSilently(ch);
+      verto.notifyAnswer(this, ch);
+      this.#startDtls(ch);
+      this.#whenDtlsUp(ch);
+      return;
+    }
+    if (vertoIn) this.markPreAnswerSilently(ch);
+    this.#fireAnswer(ch);
+    if (vertoIn) verto.notifyAnswer(this, ch);
+    then?.();
+  }
+
+  #fireAnswer(ch: Channel): void {
     ch.times.answered = this.nowUs();
     ch.answerState = 'answered';
     ch.codec ??= ch.kind === 'verto' ? { name: 'opus', rate: 48000, bitRate: 0 } : { name: 'PCMU', rate: 8000, bitRate: 64000 };
     this.fire('CHANNEL_ANSWER', ch, SITES.answer);
     this.setCallState(ch, 'ACTIVE');
-    if (ch.kind === 'verto' && ch.direction === 'inbound') verto.notifyAnswer(this, ch);
+  }
+
+  /** DTLS starts with the first SDP sent to the client (called by verto-backend when it sends verto.media / verto.answer). */
+  #startDtls(ch: Channel): void {
+    if (ch.dtls !== undefined) return;
+    ch.dtls = 'pending';
+    const delay = this.options.vertoDtlsDelayMs;
+    if (typeof delay === 'number') this.schedule(delay, () => this.vertoDtlsUp(ch.uuid), ch);
+  }
+
+  /** verto-backend: FreeSWITCH sent this leg its SDP (DTLS may start). */
+  vertoSdpSent(ch: Channel): void {
+    if (this.options.vertoDtlsDelayMs !== undefined) this.#startDtls(ch);
+  }
+
+  #whenDtlsUp(ch: Channel): void {
+    if (ch.dtls !== 'up' || ch.hungUp) return;
+    if (ch.answerPending) {
+      ch.answerPending = false;
+      this.#fireAnswer(ch);
+    }
+    const waiters = ch.dtlsWaiters.splice(0);
+    for (const w of waiters) if (!ch.hungUp) w();
+  }
+
+  /**
+   * The client's DTLS handshake on a Verto leg completed (with
+   * `vertoDtlsDelayMs: 'manual'`, the test says when). A pending answer
+   * fires CHANNEL_ANSWER now. Returns false for an unknown channel.
+   */
+  vertoDtlsUp(uuid: string): boolean {
+    const ch = this.#channels.get(uuid);
+    if (ch === undefined || ch.kind !== 'verto') return false;
+    ch.dtls = 'up';
+    this.#whenDtlsUp(ch);
+    return true;
+  }
+
+  /**
+   * The client's offer had ICE but no candidate: answering or pre-answering
+   * the leg fails. switch_channel_perform_answer / _pre_answer send
+   * INDICATE_ANSWER / INDICATE_PROGRESS; mod_verto's messagehook
+   * (mod_verto.c:2924-2931) runs verto_send_media_indication -> verto_media
+   * -> verto_tech_media, whose ICE check fails ("no suitable candidates
+   * found", switch_core_media.c:4307), endpoint_disposition CODEC
+   * NEGOTIATION ERROR, nothing sent to the client; the core then hangs the
+   * leg up INCOMPATIBLE_DESTINATION (switch_channel.c:3628 / 3957), and
+   * verto_on_hangup sends verto.bye with that cause.
+   */
+  refuseVertoMedia(ch: Channel): void {
+    ch.setVar('endpoint_disposition', 'CODEC NEGOTIATION ERROR');
+    this.hangupChannel(ch, 'INCOMPATIBLE_DESTINATION');
   }
 
   /**
@@ -484,11 +581,17 @@ export class FreeSwitchModel implements VertoBackend {
         ch.setVar('proto_specific_hangup_cause', 'sip:200');
         ch.setVar('sip_term_cause', '16');
         ch.setVar('sip_hangup_disposition', 'recv_bye');
-        this.endAnsweredLeg(ch, 'NORMAL_CLEARING');
+        // a leg whose originate completed (no owner) ends like any channel: its uuid_bridge partner goes too
+        if (ch.owner === undefined) this.hangupChannel(ch, 'NORMAL_CLEARING');
+        else this.endAnsweredLeg(ch, 'NORMAL_CLEARING');
       },
       dtmf: (digit) => {
         if (ch.hungUp) return;
         this.fireDtmf(ch, digit, 'RTP');
+      },
+      hold: (hold) => {
+        if (ch.hungUp || !ch.answered) return;
+        this.farEndHold(ch, hold);
       },
     };
   }
@@ -563,6 +666,15 @@ export class FreeSwitchModel implements VertoBackend {
     }
     const b = ch.bLeg;
     if (!this.hangupStart(ch, cause)) return;
+    if (b !== undefined && !b.hungUp && b.answered && b.bLeg === ch && b.getVar('park_after_bridge') === 'true') {
+      // switch_ivr_multi_threaded_bridge ends; the partner's park_after_bridge parks it instead of hanging it up (real ctl-08)
+      this.#unlinkBridge(ch, b);
+      b.setVar('last_bridge_hangup_cause', cause);
+      this.parkChannel(b);
+      this.#endApplication(ch);
+      this.finishLater(ch, 1);
+      return;
+    }
     if (b !== undefined && !b.hungUp) {
       b.owner = undefined;
       if (b.answered) {
@@ -601,6 +713,165 @@ export class FreeSwitchModel implements VertoBackend {
     const all = this.channels().filter((c) => !c.hungUp && c.owner === undefined);
     for (const ch of all) this.hangupChannel(ch, cause);
     return all.length;
+  }
+
+  // -------------------------------------------------------------------------
+  // uuid_bridge, park_after_bridge, hold from the far end
+
+  /** Runs `park` on a channel outside its dialplan (CHANNEL_PARK; UNPARK when it hangs up or is bridged). */
+  parkChannel(ch: Channel): void {
+    ch.appGeneration++;
+    runDialplan(this.#appHost(), ch, [{ app: 'park', data: '' }], { standalone: true });
+  }
+
+  #unlinkBridge(x: Channel, y: Channel): void {
+    for (const c of [x, y]) {
+      c.bridgedTo = undefined;
+      c.bLeg = undefined;
+    }
+  }
+
+  /**
+   * `uuid_bridge <a> <b>` (mod_commands uuid_bridge_function ->
+   * switch_ivr_uuid_bridge, switch_ivr_bridge.c in 1.11.1). A channel whose
+   * media is up is answered or pre-answered (switch_channel_media_up). If
+   * `a` has no media the two are swapped when `b` has; when neither has,
+   * or either is unknown or `a` is hung up: `-ERR Invalid uuid` (real
+   * ctl-04: a ringing trunk leg and a parked, never answered Verto leg).
+   * Otherwise `+OK <b>` at once; then both leave what they run (CHANNEL_UNPARK)
+   * and the originator (the one with media) waits for the other
+   * (uuid_bridge_on_soft_execute, switch_ivr_wait_for_answer):
+   *  - the other has no media (a Verto leg never answered, real ctl-03; a
+   *    trunk leg still ringing, ctl-07): it is hung up DESTINATION_OUT_OF_ORDER
+   *    and the originator ORIGINATOR_CANCEL (both captures show exactly
+   *    this; the source path that hangs up the media-less leg was not
+   *    identified);
+   *  - the other has media: the originator is answered if it was not
+   *    (switch_ivr_multi_threaded_bridge; a Verto leg gets verto.answer and
+   *    fires CHANNEL_ANSWER once DTLS is up), then CHANNEL_BRIDGE on the
+   *    originator (Bridge-A = originator) and verto.display to a Verto leg
+   *    (real ctl-05, ctl-06).
+   */
+  uuidBridge(aUuid: string, bUuid: string): string {
+    let a = this.#channels.get(aUuid);
+    let b = this.#channels.get(bUuid);
+    if (a === undefined || b === undefined || a.hungUp) return '-ERR Invalid uuid\n';
+    const mediaUp = (c: Channel): boolean => c.answered || c.times.progressMedia !== 0;
+    if (!mediaUp(a)) {
+      if (!mediaUp(b)) return '-ERR Invalid uuid\n';
+      [a, b] = [b, a];
+    }
+    const orig = a;
+    const peer = b;
+    orig.appGeneration++;
+    peer.appGeneration++;
+    this.later(1, () => this.#runUuidBridge(orig, peer));
+    return `+OK ${bUuid}\n`;
+  }
+
+  #runUuidBridge(orig: Channel, peer: Channel): void {
+    if (orig.hungUp || peer.hungUp) return;
+    // both leave their application (park: CHANNEL_UNPARK, EXECUTE_COMPLETE); a previous bridge of either ends
+    for (const c of [orig, peer]) {
+      const old = c.bLeg;
+      if (old !== undefined && old !== peer && old !== orig) this.#unlinkBridge(c, old);
+      this.#endApplication(c);
+    }
+    // an originate that returned early (return_ring_ready) has nothing more to report
+    orig.owner = undefined;
+    peer.owner = undefined;
+    const mediaUp = (c: Channel): boolean => c.answered || c.times.progressMedia !== 0;
+    if (!mediaUp(peer)) {
+      // real ctl-03 / ctl-07: HANGUP of the media-less leg, then of the originator
+      this.hangupStart(peer, 'DESTINATION_OUT_OF_ORDER');
+      this.hangupStart(orig, 'ORIGINATOR_CANCEL');
+      this.later(1, () => {
+        this.hangupFinish(peer);
+        this.hangupFinish(orig);
+        this.later(1, () => {
+          this.destroy(peer);
+          this.destroy(orig);
+        });
+      });
+      return;
+    }
+    const bridgeNow = (): void => {
+      if (orig.hungUp || peer.hungUp) return;
+      this.#bridgeLegs(orig, peer);
+    };
+    if (peer.answered) this.markAnswered(orig, bridgeNow);
+    else bridgeNow();
+  }
+
+  #bridgeLegs(orig: Channel, peer: Channel): void {
+    const now = this.nowUs();
+    orig.times.bridged = now;
+    peer.times.bridged = now;
+    orig.bridgedTo = peer.uuid;
+    peer.bridgedTo = orig.uuid;
+    orig.bLeg = peer;
+    peer.bLeg = orig;
+    orig.other = { type: 'originatee', channel: peer };
+    peer.other = { type: 'originator', channel: orig };
+    orig.setVar('bridge_channel', peer.name);
+    orig.setVar('bridge_uuid', peer.uuid);
+    orig.setVar('signal_bond', peer.uuid);
+    orig.setVar('last_bridge_to', peer.uuid);
+    peer.setVar('bridge_channel', orig.name);
+    peer.setVar('bridge_uuid', orig.uuid);
+    peer.setVar('signal_bond', orig.uuid);
+    const lead: [string, string][] = [['Bridge-A-Unique-ID', orig.uuid], ['Bridge-B-Unique-ID', peer.uuid]];
+    this.fire('CHANNEL_BRIDGE', orig, SITES.bridge, { lead });
+    for (const [v, other] of [[orig, peer], [peer, orig]] as const) {
+      if (v.kind === 'verto') verto.notifyUuidBridgeDisplay(this, v, other);
+    }
+    const unbridge = (): void => {
+      this.fire('CHANNEL_UNBRIDGE', orig, SITES.unbridge, { lead });
+    };
+    orig.onHangupDuringApp = unbridge;
+    peer.onHangupDuringApp = undefined;
+  }
+
+  /**
+   * The trunk puts the call on hold with a re-INVITE (a=sendonly) or
+   * resumes it (a=sendrecv): switch_core_media_toggle_hold
+   * (switch_core_media.c:6447 in 1.11.1) on the SIP leg marks it held
+   * (CHANNEL_CALLSTATE HELD, CHANNEL_HOLD, as verto-12 shows for the Verto
+   * leg) and plays the hold music to the bridged partner
+   * (switch_ivr_broadcast of `hold_music`, default local_stream://moh,
+   * SMF_ECHO_ALEG|SMF_LOOP: CHANNEL_EXECUTE playback on the partner). A
+   * Verto partner's client is sent nothing: mod_verto's messagehook
+   * (mod_verto.c:2819-2935) handles DISPLAY, PROMPT, MEDIA_PARAMS,
+   * MEDIA_RENEG, ANSWER and PROGRESS only, and mod_verto never sends
+   * verto.modify (it only answers it); the client just hears the music.
+   * Resume: CALLSTATE UNHELD, CHANNEL_UNHOLD, CALLSTATE ACTIVE, the music stops.
+   */
+  farEndHold(ch: Channel, hold: boolean): void {
+    if (ch.farEndHeld === hold) return;
+    ch.farEndHeld = hold;
+    const partner = ch.bridgedTo === undefined ? undefined : this.#channels.get(ch.bridgedTo);
+    if (hold) {
+      this.setCallState(ch, 'HELD');
+      this.fire('CHANNEL_HOLD', ch, SITES.hold);
+      if (partner !== undefined && !partner.hungUp) {
+        const music = ch.getVar('hold_music') ?? 'local_stream://moh';
+        partner.hearsHoldMusic = music;
+        this.execute(partner.uuid, 'playback', music, undefined);
+      }
+      return;
+    }
+    this.setCallState(ch, 'UNHELD');
+    this.fire('CHANNEL_UNHOLD', ch, SITES.hold);
+    this.setCallState(ch, 'ACTIVE');
+    if (partner !== undefined) partner.hearsHoldMusic = undefined;
+  }
+
+  /** Test hook: the far end of trunk leg `uuid` sends a hold (or resume) re-INVITE. False if there is no such answered leg. */
+  farEndReinviteHold(uuid: string, hold: boolean): boolean {
+    const ch = this.#channels.get(uuid);
+    if (ch === undefined || ch.kind !== 'sofia' || ch.hungUp || !ch.answered) return false;
+    this.farEndHold(ch, hold);
+    return true;
   }
 
   // -------------------------------------------------------------------------
@@ -664,7 +935,7 @@ export class FreeSwitchModel implements VertoBackend {
           resolve({ ok: false, cause: dial.startsWith('verto.rtc/') || dial.startsWith('user/') ? 'USER_NOT_REGISTERED' : 'CHAN_NOT_IMPLEMENTED' });
           return;
         }
-        verto.originateToSession(this, vertoTarget, vars, undefined, this.#originateOwner(resolve, appText), dial);
+        verto.originateToSession(this, vertoTarget, vars, undefined, this.#originateOwner(resolve, appText, vars), dial);
         return;
       }
       const gw = gwMatch[1] ?? '';
@@ -673,28 +944,42 @@ export class FreeSwitchModel implements VertoBackend {
         resolve({ ok: false, cause: 'INVALID_GATEWAY' });
         return;
       }
-      this.createSipLeg({ gateway: gw, number, vars, owner: this.#originateOwner(resolve, appText) });
+      this.createSipLeg({ gateway: gw, number, vars, owner: this.#originateOwner(resolve, appText, vars) });
     });
   }
 
-  #originateOwner(resolve: (r: OriginateResult) => void, appText: string): LegOwner {
+  /**
+   * The API originate's view of its leg: the job returns when the leg
+   * answers (real ctl-01) or fails (ctl-02: `-ERR USER_BUSY` after the leg's
+   * HANGUP_COMPLETE), then the application runs on the answered leg. With
+   * `return_ring_ready=true` it returns, and the application runs, at the
+   * first ring or early media (switch_ivr_originate; real ctl-07).
+   */
+  #originateOwner(resolve: (r: OriginateResult) => void, appText: string, vars: Readonly<Record<string, string>> = {}): LegOwner {
     let settled = false;
+    const succeed = (leg: Channel): void => {
+      if (settled) return;
+      settled = true;
+      leg.owner = undefined;
+      resolve({ ok: true, uuid: leg.uuid });
+      const app = parseAppText(appText);
+      const generation = leg.appGeneration;
+      this.schedule(0, () => {
+        if (leg.hungUp || leg.appGeneration !== generation) return;
+        leg.hitDialplan = true;
+        this.setRunning(leg, 'CS_EXECUTE');
+        runDialplan(this.#appHost(), leg, [app], { standalone: true });
+      }, leg);
+    };
+    const ringReady = vars.return_ring_ready === 'true';
     return {
-      progress: () => undefined,
-      earlyMedia: () => undefined,
-      answered: (leg) => {
-        if (settled) return;
-        settled = true;
-        leg.owner = undefined;
-        resolve({ ok: true, uuid: leg.uuid });
-        const app = parseAppText(appText);
-        this.schedule(0, () => {
-          if (leg.hungUp) return;
-          leg.hitDialplan = true;
-          this.setRunning(leg, 'CS_EXECUTE');
-          runDialplan(this.#appHost(), leg, [app], { standalone: true });
-        }, leg);
+      progress: (leg) => {
+        if (ringReady) succeed(leg);
       },
+      earlyMedia: (leg) => {
+        if (ringReady) succeed(leg);
+      },
+      answered: (leg) => succeed(leg),
       failed: (_leg, cause) => {
         if (settled) return;
         settled = true;

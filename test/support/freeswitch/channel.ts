@@ -105,6 +105,24 @@ export class Channel {
   onHangupDuringApp: (() => void) | undefined;
   /** Called once the channel is destroyed, with its cause. */
   onDestroyed: ((cause: string) => void) | undefined;
+  /**
+   * Bumped when something takes the channel out of its dialplan (uuid_bridge
+   * sets CF_REDIRECT and a new state): the running dialplan stops at its next
+   * action.
+   */
+  appGeneration = 0;
+  /** Verto leg: the client's offer has ICE (a=ice-ufrag) but not one a=candidate (no suitable candidates found). */
+  noIceCandidates = false;
+  /** Verto leg: DTLS-SRTP is up (switch_core_media_check_dtls passes); undefined = not started. */
+  dtls: 'pending' | 'up' | undefined;
+  /** Called once DTLS is up (CHANNEL_ANSWER waits for it). */
+  readonly dtlsWaiters: (() => void)[] = [];
+  /** A `mark_answered` is waiting for DTLS (CHANNEL_ANSWER not fired yet). */
+  answerPending = false;
+  /** Hold music this leg plays because its bridged partner put the call on hold (switch_ivr_broadcast, SMF_LOOP). */
+  hearsHoldMusic: string | undefined;
+  /** The far end (SIP re-INVITE a=sendonly / inactive) holds this trunk leg (CF_PROTO_HOLD). */
+  farEndHeld = false;
 
   constructor(init: { uuid: string; kind: ChannelKind; direction: Direction; name: string; profile: CallerProfile; nowUs: number }) {
     this.uuid = init.uuid;

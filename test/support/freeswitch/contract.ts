@@ -18,7 +18,12 @@ export interface FsEvent {
 
 /** How the simulated SIP far end (the trunk) behaves for one call. */
 export type FarEndBehaviour =
-  | { readonly kind: 'answer'; readonly ringMs?: number; readonly earlyMedia?: boolean; readonly hangupAfterMs?: number; readonly sendDtmf?: { readonly digits: string; readonly afterMs: number } }
+  | {
+    readonly kind: 'answer'; readonly ringMs?: number; readonly earlyMedia?: boolean; readonly hangupAfterMs?: number;
+    readonly sendDtmf?: { readonly digits: string; readonly afterMs: number };
+    /** A re-INVITE hold (a=sendonly) `afterMs` after the answer; resumed (a=sendrecv) `durationMs` later when given. */
+    readonly hold?: { readonly afterMs: number; readonly durationMs?: number };
+  }
   | { readonly kind: 'reject'; readonly sipStatus: number; readonly ringMs?: number }
   | { readonly kind: 'no-answer' };
 

@@ -39,8 +39,10 @@ export function exportedValues(ch: Channel): Map<string, string> {
 export function runDialplan(host: AppHost, ch: Channel, actions: readonly { app: string; data: string }[], opts: RunOptions = {}): void {
   const model = host.model;
   let index = 0;
+  // uuid_bridge (CF_REDIRECT + a new state) takes the channel out of this dialplan: no further action runs
+  const generation = ch.appGeneration;
   const next = (): void => {
-    if (ch.hungUp || model.stopped) return;
+    if (ch.hungUp || model.stopped || ch.appGeneration !== generation) return;
     const action = actions[index];
     const appUuid = index === 0 ? opts.appUuid : undefined;
     index++;
@@ -121,8 +123,8 @@ function runApp(model: FreeSwitchModel, ch: Channel, app: string, data: string, 
       finish();
       return;
     case 'answer':
-      model.markAnswered(ch);
-      finish();
+      // a Verto leg's answer returns once its DTLS is up (vertoDtlsDelayMs)
+      model.markAnswered(ch, () => finish());
       return;
     case 'pre_answer':
       model.markPreAnswer(ch);
@@ -250,7 +252,15 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
         a.profile.calleeIdName = b.profile.calleeIdName;
         a.profile.calleeIdNumber = b.profile.calleeIdNumber;
       }
-      model.markAnswered(a);
+      model.markAnswered(a, () => bridged(b));
+    },
+    failed: (_b, cause, sipStatus) => fail(cause, sipStatus),
+    ended: (b, cause) => ended(b, cause),
+  };
+
+  // the answering leg is bridged once the caller is answered (a Verto caller: once its DTLS is up)
+  const bridged = (b: Channel): void => {
+    {
       a.setVar('originate_disposition', 'SUCCESS');
       a.setVar('DIALSTATUS', 'SUCCESS');
       a.setVar('originate_causes', `${b.uuid};NONE`);
@@ -276,9 +286,10 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
         model.fire('CHANNEL_UNBRIDGE', a, SITES.unbridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
         complete();
       };
-    },
-    failed: (_b, cause, sipStatus) => fail(cause, sipStatus),
-    ended: (b, cause) => {
+    }
+  };
+  const ended = (b: Channel, cause: string): void => {
+    {
       a.bLeg = undefined;
       a.bridgedTo = undefined;
       a.setVar('bridge_hangup_cause', cause);
@@ -294,7 +305,7 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
         return;
       }
       finish();
-    },
+    }
   };
 
   const tryNext = (): void => {

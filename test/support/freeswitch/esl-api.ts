@@ -145,6 +145,12 @@ const APIS: Readonly<Record<string, ApiFn>> = {
     const value = second < 0 ? undefined : rest.slice(second + 1);
     return m.setVariable(uuid, name, value) ? '+OK\n' : '-ERR No such channel!\n';
   },
+  // mod_commands uuid_bridge_function: `+OK <second uuid>`, or `-ERR Invalid uuid` when switch_ivr_uuid_bridge refuses
+  uuid_bridge: (m, a) => {
+    const parts = a.trim().split(/\s+/);
+    if (parts.length < 2 || parts[0] === '') return '-USAGE: <uuid> <other_uuid>\n';
+    return m.uuidBridge(parts[0] ?? '', parts[1] ?? '');
+  },
   uuid_answer: (m, a) => (m.answerChannel(a.trim()) ? '+OK\n' : '-ERR no such channel\n'),
   uuid_dump: (m, a) => {
     const [uuid, format] = twoArgs(a);

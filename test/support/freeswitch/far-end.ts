@@ -30,6 +30,8 @@ export interface FarEndLeg {
   hangup(): void;
   /** RFC 2833 digits received from the far end. */
   dtmf(digit: string): void;
+  /** re-INVITE with a=sendonly (hold: true) or a=sendrecv (hold: false). */
+  hold(hold: boolean): void;
 }
 
 /** Schedules a callback; returns a handle so the owner can clear every timer. */
@@ -52,6 +54,13 @@ export function playFarEnd(behaviour: FarEndBehaviour, leg: FarEndLeg, schedule:
           if (dtmf !== undefined) {
             schedule(dtmf.afterMs, () => {
               for (const digit of dtmf.digits) leg.dtmf(digit);
+            });
+          }
+          const hold = behaviour.hold;
+          if (hold !== undefined) {
+            schedule(hold.afterMs, () => {
+              leg.hold(true);
+              if (hold.durationMs !== undefined) schedule(hold.durationMs, () => leg.hold(false));
             });
           }
           if (behaviour.hangupAfterMs !== undefined) schedule(behaviour.hangupAfterMs, () => leg.hangup());

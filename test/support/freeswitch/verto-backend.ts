@@ -179,6 +179,8 @@ export function invite(model: FreeSwitchModel, req: VertoInviteRequest): VertoCa
   ch.setVar('verto_remote_caller_id_number', req.destinationNumber);
   ch.setVar('switch_r_sdp', req.sdp);
   ch.noRecover = req.noRecover === true;
+  // an ICE offer without a single candidate cannot be answered (see FreeSwitchModel.refuseVertoMedia)
+  ch.noIceCandidates = /^a=ice-ufrag:/m.test(req.sdp) && !/^a=candidate:/m.test(req.sdp);
   offered.set(ch, req.sdp);
   model.setRunning(ch, 'CS_INIT');
   ch.stateNumber = 2;
@@ -216,6 +218,7 @@ export function notifyMedia(model: FreeSwitchModel, ch: Channel): void {
   if (sink === undefined || mediaSent.has(ch)) return;
   mediaSent.add(ch);
   sink.media(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''), model.channelDataVariables());
+  model.vertoSdpSent(ch);
 }
 
 export function notifyAnswer(model: FreeSwitchModel, ch: Channel): void {
@@ -225,7 +228,29 @@ export function notifyAnswer(model: FreeSwitchModel, ch: Channel): void {
   else {
     mediaSent.add(ch);
     sink.answer(ch.uuid, model.answerSdpFor(offered.get(ch) ?? ''), model.channelDataVariables());
+    model.vertoSdpSent(ch);
   }
+}
+
+/**
+ * `verto.display` once `uuid_bridge` bridged the Verto leg `v` to `other`:
+ * switch_ivr_uuid_bridge copies the originator's caller id into the
+ * originatee's profile and its callee id from it, so the client sees the
+ * other leg's caller id as display and callee (real ctl-05/06/08: the trunk
+ * leg's origination_caller_id_*).
+ */
+export function notifyUuidBridgeDisplay(model: FreeSwitchModel, v: Channel, other: Channel): void {
+  const sink = sessionOf(model, v)?.sink;
+  const name = other.profile.callerIdName;
+  const number = other.profile.callerIdNumber;
+  v.setVar('last_sent_callee_id_name', name);
+  v.setVar('last_sent_callee_id_number', number);
+  sink?.display(v.uuid, {
+    display_name: name, display_number: number,
+    caller_id_name: v.profile.callerIdName, caller_id_number: v.profile.callerIdNumber,
+    callee_id_name: name, callee_id_number: number,
+    display_direction: v.direction,
+  });
 }
 
 /**
@@ -335,8 +360,13 @@ export function modify(model: FreeSwitchModel, sessid: string, callId: string, a
     model.fire(hold ? 'CHANNEL_HOLD' : 'CHANNEL_UNHOLD', ch, SITES.hold);
     model.setCallState(ch, hold ? 'HELD' : 'ACTIVE');
     // the bridged partner is played the hold music (real verto-12: playback on the SIP leg)
-    const partner = hold && ch.bridgedTo !== undefined ? model.channel(ch.bridgedTo) : undefined;
-    if (partner !== undefined) model.execute(partner.uuid, 'playback', ch.getVar('hold_music') ?? 'local_stream://moh', undefined);
+    const partner = ch.bridgedTo !== undefined ? model.channel(ch.bridgedTo) : undefined;
+    if (partner !== undefined && hold) {
+      // switch_core_media_toggle_hold: switch_ivr_broadcast(partner, hold_music, SMF_ECHO_ALEG|SMF_LOOP); no re-INVITE to the trunk
+      const music = ch.getVar('hold_music') ?? 'local_stream://moh';
+      partner.hearsHoldMusic = music;
+      model.execute(partner.uuid, 'playback', music, undefined);
+    } else if (partner !== undefined) partner.hearsHoldMusic = undefined;
   }
   return { ok: true, fields: { holdState: ch.held ? 'held' : 'active' } };
 }

@@ -8,7 +8,7 @@ import { loadDialplanEngine, type DialplanApi, type XmlDialplanEngine } from '..
 const FILES = ['vars.xml', 'dialplan-default.xml', 'dialplan-public.xml'] as const;
 
 /** The gateways the capture's external profile had, by name. */
-export const CAPTURE_GATEWAYS = ['sipp', 'sipp_bye', 't486', 't480', 't404', 't503', 't603', 'tring', 'tring2'] as const;
+export const CAPTURE_GATEWAYS = ['sipp', 'sipp_bye', 'sipp_busy', 't486', 't480', 't404', 't503', 't603', 'tring', 'tring2'] as const;
 
 export interface CaptureDialplanOptions {
   /** APIs on top of the defaults (strftime, user_data); e.g. verto_contact. */

@@ -456,7 +456,7 @@ export class CallManager {
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
     // Forgotten once its leg is gone; until then kept marked told, so that neither
     // the channel walk nor a restart tells Matrix of its end a second time.
-    if (call.uuid === this.#goneLeg || (call instanceof OutboundCall && !call.dialled)) this.#store.deleteCall(call.matrixCallId);
+    if (call.uuid === this.#goneLeg || (call instanceof OutboundCall && !call.mediaLegMayExist)) this.#store.deleteCall(call.matrixCallId);
     else this.#awaitLegGone(call.uuid, call.matrixCallId);
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);

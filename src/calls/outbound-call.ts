@@ -11,7 +11,7 @@ import { answerTo, classifyOffer } from '../sdp/renegotiate.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
-import { outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
+import { lostWithVertoSocket, lostWithVertoSocketRinging, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
@@ -110,6 +110,8 @@ export class OutboundCall {
   #held = false;
   /** Negotiations, one after the other. */
   #negotiating: Promise<void> = Promise.resolve();
+  /** ESL reported the media leg's CHANNEL_HANGUP_COMPLETE. */
+  #mediaLegHungUp = false;
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #told: Promise<void> = Promise.resolve();
 
@@ -144,6 +146,11 @@ export class OutboundCall {
   /** True once the media leg was placed (FreeSWITCH may hold a Verto leg of this call). */
   get dialled(): boolean {
     return this.#media !== 'none';
+  }
+
+  /** True while FreeSWITCH may still hold the media leg: placed, and its CHANNEL_HANGUP_COMPLETE not seen yet. */
+  get mediaLegMayExist(): boolean {
+    return this.#media !== 'none' && !this.#mediaLegHungUp;
   }
 
   /** The trunk rings now; the Verto leg follows at end-of-candidates, or when the window closes. */
@@ -363,6 +370,7 @@ export class OutboundCall {
     if (!this.#move('answered')) return;
     this.#ports.journal(this.matrixCallId, { state: 'answered', farLeg: this.trunkUuid });
     this.log.info({ sipLeg: this.trunkUuid }, 'bridged to the trunk');
+    this.#assertIdentity();
     this.#timers.set('max_duration', this.#settings.maxDurationS * 1000, () => {
       this.log.info({ maxDurationS: this.#settings.maxDurationS }, 'the call reached its maximum duration');
       void this.hangup('ALLOTTED_TIMEOUT', { cause: 'ALLOTTED_TIMEOUT', sipStatus: undefined, reason: 'user_hangup', notice: maxDurationNotice(this.#settings.maxDurationS) });
@@ -445,48 +453,65 @@ export class OutboundCall {
     );
   }
 
-  /** verto.display: FreeSWITCH says who the far end is. */
-  onDisplay(name: string | undefined, number: string | undefined): void {
-    if (this.#state === 'ended' || this.version !== '1') return;
-    const displayName = name && name !== number ? `${name} (${number ?? ''})`.trim() : number ?? name;
-    if (displayName === undefined) return;
+  /**
+   * verto.display after a uuid_bridge names the trunk leg's caller ID,
+   * which is the edge's own (traces/real/ctl-06): not the far end. The
+   * edge says who is connected itself, once bridged (#assertIdentity).
+   */
+  onDisplay(_name: string | undefined, _number: string | undefined): void {}
+
+  /** m.call.asserted_identity: the number the call is connected to. */
+  #assertIdentity(): void {
+    if (this.version !== '1') return;
+    const number = this.#settings.destination.number;
     void this
-      .#sendMatrix('m.call.asserted_identity', {
-        ...this.#common(),
-        asserted_identity: { id: number === undefined ? undefined : `tel:${number}`, display_name: displayName },
-      })
+      .#sendMatrix('m.call.asserted_identity', { ...this.#common(), asserted_identity: { id: number.startsWith('+') ? `tel:${number}` : undefined, display_name: number } })
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not send m.call.asserted_identity'));
   }
 
-  /** FreeSWITCH sent verto.bye for the media leg. */
+  /** FreeSWITCH sent verto.bye for the media leg (so FreeSWITCH, not a lost socket, ended it). */
   onVertoBye(cause: string | undefined): void {
-    this.#onMediaLegGone(cause);
+    this.#onMediaLegGone({ hangupCause: cause, vertoHangupDisposition: 'send_bye' });
   }
 
   /** ESL CHANNEL_HANGUP_COMPLETE of the media leg. */
   onHangupComplete(facts: Omit<HangupFacts, 'answered'>): void {
-    this.#onMediaLegGone(facts.hangupCause);
+    this.#mediaLegHungUp = true;
+    this.#onMediaLegGone(facts);
   }
 
   /**
    * The media leg is gone without the edge asking. After the trunk leg is
-   * gone too this is only the echo of the end. Otherwise the Matrix side's
-   * media is lost (FreeSWITCH refused the offer, the Verto socket dropped,
-   * no RTP): the trunk leg is ended and the room told.
+   * gone this is only the echo of the end. When its Verto socket closed
+   * (ctl-08: NORMAL_CLEARING, no verto_hangup_disposition, no bridge
+   * cause), or FreeSWITCH refused it before the answer, the Matrix side's
+   * media is lost: the trunk leg is ended and the room told. Otherwise the
+   * bridge ended from the trunk's side, whose own hangup (its cause) is on
+   * its way: waited for, bounded.
    */
-  #onMediaLegGone(cause: string | undefined): void {
+  #onMediaLegGone(facts: Omit<HangupFacts, 'answered'>): void {
     if (this.#state === 'ended' || this.#media === 'gone') return;
     const wasBridged = this.#media === 'bridged';
     const placed = this.#media !== 'none';
     this.#media = 'gone';
-    if (!placed) return;
-    if (this.#trunk === 'gone') return;
+    if (!placed || this.#trunk === 'gone') return;
+    if (wasBridged && !lostWithVertoSocket(facts)) {
+      this.#timers.set('cause', this.#settings.hangupCauseWaitMs, () => {
+        this.log.warn('no CHANNEL_HANGUP_COMPLETE of the trunk leg in time; using the media leg\'s cause');
+        this.#endFailed({ ...facts, answered: true });
+        void killLeg(this.#ports, this.trunkUuid, 'NORMAL_CLEARING', this.log);
+      });
+      return;
+    }
+    const cause = facts.hangupCause;
     this.log.warn({ cause, bridged: wasBridged }, 'the media leg ended; ending the trunk leg');
     const outcome: CallOutcome = wasBridged
       ? VERTO_LOST_OUTCOME
       : cause === 'INCOMPATIBLE_DESTINATION'
         ? { cause, sipStatus: undefined, reason: 'user_media_failed', notice: 'The call failed: the phone system could not use the audio your client offered.' }
-        : VERTO_LOST_RINGING_OUTCOME;
+        : lostWithVertoSocketRinging(facts) || cause === undefined
+          ? VERTO_LOST_RINGING_OUTCOME
+          : outcomeOf({ ...facts, answered: false });
     this.#finish(outcome, true);
     void killLeg(this.#ports, this.trunkUuid, wasBridged ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL', this.log);
   }

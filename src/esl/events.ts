@@ -65,7 +65,7 @@ export function parseFrameEvent(raw: unknown, frameHeaders: unknown): EslEvent |
  * per dialplan application per channel (a dozen per call), and the edge
  * never runs applications over ESL, which is what modesl needs it for.
  */
-export const SUBSCRIBED_EVENTS = ['CHANNEL_ANSWER', 'CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE', 'DTMF', 'BACKGROUND_JOB'] as const;
+export const SUBSCRIBED_EVENTS = ['CHANNEL_ANSWER', 'CHANNEL_BRIDGE', 'CHANNEL_HOLD', 'CHANNEL_UNHOLD', 'CHANNEL_HANGUP_COMPLETE', 'DTMF', 'BACKGROUND_JOB'] as const;
 
 /** Events modesl subscribes to by itself that the edge does not want (sent as `nixevent`). */
 export const UNSUBSCRIBED_EVENTS = ['CHANNEL_EXECUTE_COMPLETE'] as const;

@@ -24,7 +24,7 @@ function config(overrides: { eslPassword?: string; httpPort?: number } = {}): Re
 }
 
 // The events the edge acts on, then modesl's own CHANNEL_EXECUTE_COMPLETE taken back.
-const SUBSCRIBE = /^event json CHANNEL_BRIDGE CHANNEL_HANGUP_COMPLETE DTMF BACKGROUND_JOB\n\nnixevent CHANNEL_EXECUTE_COMPLETE\n\n/m;
+const SUBSCRIBE = /^event json CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HOLD CHANNEL_UNHOLD CHANNEL_HANGUP_COMPLETE DTMF BACKGROUND_JOB\n\nnixevent CHANNEL_EXECUTE_COMPLETE\n\n/m;
 
 beforeAll(async () => {
   fs = await startFreeSwitch();

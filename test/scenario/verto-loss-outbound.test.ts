@@ -25,7 +25,7 @@ describe('Verto connection lost during an answered outbound call', () => {
     const caller = await f.call('+4930500001');
     const invite = await f.vertoInviteFor('+4930500001', before);
     const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
-    await pollUntil(() => f.fs.model.channels().length === 2, 'both legs up');
+    await pollUntil(() => f.fs.model.channels().length === 2 && f.fs.model.channels().every((c) => c.bridgedTo !== undefined), 'both legs up and bridged');
     const sipLeg = f.fs.model.channels().find((c) => c.uuid !== invite.callId)!.uuid;
 
     const noticesBefore = f.notices().length;
@@ -57,7 +57,6 @@ describe('Verto connection lost during an answered outbound call', () => {
     const hangup = await f.waitEvent(f.byEdge('m.call.hangup', caller.options.callId), left());
     expect(content(hangup)).toMatchObject({ version: '1', reason: 'unknown_error' });
     await pollUntil(() => legs.every((l) => f.fs.model.channel(l) === undefined), 'both legs gone', left(), 10);
-    expect(f.events(f.byEdge('m.call.answer', caller.options.callId))).toEqual([]);
     expect(invite.callId).toBe(legs.find((l) => l === invite.callId));
     await f.waitNotice(/connection to the phone system was lost/, noticesBefore);
     await f.fs.restartVerto();

@@ -1,0 +1,102 @@
+// --starve: one core taken away from the edge. The edge is started pinned to
+// one CPU (taskset -c N, which execs node: same pid) and a busy loop, pinned
+// to the same CPU, runs beside it for the whole measurement, so the edge
+// gets about half of one core while the simulators have the other.
+//
+// Every child the benchmark starts (the edge, the busy loop) is registered
+// here and killed when the benchmark's process exits, whatever the reason
+// (an exception, process.exit, SIGINT / SIGTERM).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+export const TASKSET = '/usr/bin/taskset';
+
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+
+/** Kill `child` (SIGKILL) if it still runs when this process exits. */
+export function killOnExit(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** The CPUs this process may run on (/proc/self/status Cpus_allowed_list, e.g. "0-1" or "0,2"). */
+export function allowedCpus(pid: number | 'self' = 'self'): number[] {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(text)?.[1] ?? '';
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || !Number.isInteger(a)) continue;
+    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/** sysconf(_SC_CLK_TCK): USER_HZ, 100 on Linux. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the fields after the command name (which may hold spaces), from field 3 (state)
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 (utime) and 15 (stime)
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+export class Starver {
+  readonly cpu: number;
+  readonly #loop: ChildProcess;
+  readonly #exit: Promise<void>;
+
+  private constructor(cpu: number, loop: ChildProcess) {
+    this.cpu = cpu;
+    this.#loop = loop;
+    this.#exit = new Promise((resolve) => loop.once('exit', () => resolve()));
+  }
+
+  /** The busy loop, pinned to the last CPU this process may use (the edge is to be pinned there too). */
+  static start(): Starver {
+    if (!existsSync(TASKSET)) throw new Error(`--starve needs ${TASKSET}`);
+    const cpus = allowedCpus();
+    if (cpus.length < 2) throw new Error(`--starve needs at least 2 CPUs (this process may use ${cpus.join(',') || 'none'})`);
+    const cpu = cpus.at(-1)!;
+    const loop = spawn(TASKSET, ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+    killOnExit(loop);
+    return new Starver(cpu, loop);
+  }
+
+  /** The command prefix that pins a process to the starved CPU. */
+  get pin(): readonly string[] {
+    return [TASKSET, '-c', String(this.cpu)];
+  }
+
+  get pid(): number | undefined {
+    return this.#loop.pid;
+  }
+
+  /** CPU time the busy loop has used, ms (it should be about half of the wall time: it shares the CPU with the edge). */
+  cpuMs(): number {
+    return this.#loop.pid === undefined ? NaN : cpuMs(this.#loop.pid);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#loop.exitCode === null && this.#loop.signalCode === null) this.#loop.kill('SIGKILL');
+    await this.#exit;
+  }
+}

@@ -48,8 +48,22 @@ export interface BenchFigures {
   readonly simulatorLoop: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   /** The edge's CPU time over the run: /proc/<pid>/stat (10 ms ticks) and prom-client's counter; the busy loop's share of the wall time with --starve. */
   readonly cpu: { readonly ms: number; readonly promMs: number; readonly wallMs: number; readonly loopShare: number | undefined };
+  readonly traffic: Traffic;
   readonly rate: number;
   readonly warmupCalls: number;
+}
+
+/** The edge's Matrix traffic over the run, as the homeserver simulator saw it. */
+export interface Traffic {
+  /** Its /sync requests (bot mode). */
+  readonly syncs: number;
+  /** Its PUT /rooms/{room}/send requests. */
+  readonly sends: number;
+  readonly sendTypes: ReadonlyMap<string, number>;
+  readonly otherRequests: number;
+  /** Transactions pushed to it, retries included (appservice mode), and the events they carried. */
+  readonly transactions: number;
+  readonly pushedEvents: number;
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(3)} ms` : '   n/a  ').padStart(10);
@@ -78,6 +92,7 @@ export function formatReport(f: BenchFigures): string {
     '',
     `peak live calls                 ${f.peakLive}`,
     `edge CPU time                   ${f.cpu.ms.toFixed(0)} ms over ${(f.cpu.wallMs / 1000).toFixed(1)} s (${((f.cpu.ms / f.cpu.wallMs) * 100).toFixed(0)}% of one core; /proc/<pid>/stat; prom-client says ${f.cpu.promMs.toFixed(0)} ms); ${(f.cpu.ms / f.answered).toFixed(2)} ms per call set up${f.cpu.loopShare === undefined ? '' : `; the busy loop beside it: ${(f.cpu.loopShare * 100).toFixed(0)}% of its CPU`}`,
+    `edge's Matrix traffic           ${f.traffic.syncs} /sync, ${f.traffic.sends} PUT /send (${[...f.traffic.sendTypes].map(([t, n]) => `${n} ${t}`).join(', ')}), ${f.traffic.otherRequests} other requests${f.traffic.transactions > 0 ? `; ${f.traffic.transactions} transactions pushed to it carrying ${f.traffic.pushedEvents} events (${(f.traffic.pushedEvents / f.traffic.transactions).toFixed(1)} per transaction)` : ''}`,
     `edge RSS                        start ${(f.rss.start / MB).toFixed(1)} MB, peak ${(f.rss.peak / MB).toFixed(1)} MB, end ${(f.rss.end / MB).toFixed(1)} MB; ${perCall.toFixed(1)} kB per live call`,
     `edge V8 heap                    peak used ${(f.heap.usedPeak / MB).toFixed(1)} MB, peak total ${(f.heap.totalPeak / MB).toFixed(1)} MB`,
     `edge event-loop delay           p50 ${f.eventLoop.p50Ms.toFixed(2)} ms, p99 ${f.eventLoop.p99Ms.toFixed(2)} ms, max ${f.eventLoop.maxMs.toFixed(2)} ms (p99: worst 1 s window)`,
@@ -114,6 +129,7 @@ export interface ModeResult {
   readonly wallMs: number;
   readonly rss: { readonly start: number; readonly peak: number; readonly end: number };
   readonly peakLive: number;
+  readonly traffic: Traffic;
 }
 
 const HOP_TARGET_MS = 10;

@@ -101,6 +101,8 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const promCpuStart = sampleValue(first, 'mse_process_process_cpu_seconds_total') ?? NaN;
     const loopCpuStart = starver?.cpuMs() ?? NaN;
     const wallStart = performance.now();
+    const requestsStart = stack.hs.requests().length;
+    const pushedStart = mode === 'appservice' ? stack.hs.transactions().length : 0;
     sampler = new Sampler(running);
     sampler.start();
     const t0 = performance.now();
@@ -119,6 +121,16 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const wallMs = performance.now() - wallStart;
     sampler.record(final);
     const rssEnd = running.rss();
+    const requests = stack.hs.requests().slice(requestsStart);
+    const syncs = requests.filter((r) => r.path.endsWith('/sync')).length;
+    const sent = requests.filter((r) => r.method === 'PUT' && r.path.includes('/send/'));
+    const sends = sent.length;
+    const sendTypes = new Map<string, number>();
+    for (const r of sent) {
+      const type = decodeURIComponent(/\/send\/([^/]+)\//.exec(r.path)?.[1] ?? '?');
+      sendTypes.set(type, (sendTypes.get(type) ?? 0) + 1);
+    }
+    const pushed = mode === 'appservice' ? stack.hs.transactions().slice(pushedStart) : [];
     const t = calls.timeline;
     const warmup = Math.min(opts.warmupCalls, Math.floor(calls.placed / 2));
     const answered = [...t.calls.values()].filter((c) => c.answerStored !== undefined).length;
@@ -143,6 +155,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
       wallMs,
       rss: { start: rssStart, peak: sampler.rssPeak, end: rssEnd },
       peakLive,
+      traffic: { syncs, sends, sendTypes, otherRequests: requests.length - syncs - sends, transactions: pushed.length, pushedEvents: pushed.reduce((n, a) => n + a.eventIds.length, 0) },
     };
     process.stdout.write(
       formatReport({
@@ -163,6 +176,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
         eventLoop: sampler.edgeLoop(),
         simulatorLoop: sampler.ownLoop(),
         cpu: { ms: result.edgeCpuMs, promMs: result.edgeCpuMsProm, wallMs, loopShare: result.starve?.loopShare },
+        traffic: result.traffic,
         rate: opts.rate,
       }),
     );

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePrometheusText, type Family } from './prom-text.ts';
-import { cpuMs, killOnExit } from './starve.ts';
+import { cpuTimes, killOnExit } from './starve.ts';
 
 export class BenchEdge {
   readonly child: ChildProcess;
@@ -34,10 +34,10 @@ export class BenchEdge {
     return Number(m[1]) * 1024;
   }
 
-  /** CPU time the edge process has used since it started (user + system, all its threads), ms. */
-  cpuMs(): number {
+  /** CPU time the edge process has used since it started (all its threads), user and kernel mode, ms. */
+  cpuTimes(): { readonly user: number; readonly system: number } {
     if (this.child.pid === undefined) throw new Error('the edge has no pid');
-    return cpuMs(this.child.pid);
+    return cpuTimes(this.child.pid);
   }
 
   async get(path: string): Promise<{ status: number; text: string }> {

@@ -47,7 +47,7 @@ export interface BenchFigures {
   readonly eventLoop: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   readonly simulatorLoop: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   /** The edge's CPU time over the run: /proc/<pid>/stat (10 ms ticks) and prom-client's counter; the busy loop's share of the wall time with --starve. */
-  readonly cpu: { readonly ms: number; readonly promMs: number; readonly wallMs: number; readonly loopShare: number | undefined };
+  readonly cpu: { readonly ms: number; readonly systemMs: number; readonly promMs: number; readonly wallMs: number; readonly loopShare: number | undefined };
   readonly traffic: Traffic;
   readonly rate: number;
   readonly warmupCalls: number;
@@ -91,7 +91,7 @@ export function formatReport(f: BenchFigures): string {
     edgeRow('Verto answer -> Matrix answer', f.edgeAnswer),
     '',
     `peak live calls                 ${f.peakLive}`,
-    `edge CPU time                   ${f.cpu.ms.toFixed(0)} ms over ${(f.cpu.wallMs / 1000).toFixed(1)} s (${((f.cpu.ms / f.cpu.wallMs) * 100).toFixed(0)}% of one core; /proc/<pid>/stat; prom-client says ${f.cpu.promMs.toFixed(0)} ms); ${(f.cpu.ms / f.answered).toFixed(2)} ms per call set up${f.cpu.loopShare === undefined ? '' : `; the busy loop beside it: ${(f.cpu.loopShare * 100).toFixed(0)}% of its CPU`}`,
+    `edge CPU time                   ${f.cpu.ms.toFixed(0)} ms (${f.cpu.systemMs.toFixed(0)} ms of it in the kernel) over ${(f.cpu.wallMs / 1000).toFixed(1)} s (${((f.cpu.ms / f.cpu.wallMs) * 100).toFixed(0)}% of one core; /proc/<pid>/stat; prom-client says ${f.cpu.promMs.toFixed(0)} ms); ${(f.cpu.ms / f.answered).toFixed(2)} ms per call set up${f.cpu.loopShare === undefined ? '' : `; the busy loop beside it: ${(f.cpu.loopShare * 100).toFixed(0)}% of its CPU`}`,
     `edge's Matrix traffic           ${f.traffic.syncs} /sync, ${f.traffic.sends} PUT /send (${[...f.traffic.sendTypes].map(([t, n]) => `${n} ${t}`).join(', ')}), ${f.traffic.otherRequests} other requests${f.traffic.transactions > 0 ? `; ${f.traffic.transactions} transactions pushed to it carrying ${f.traffic.pushedEvents} events (${(f.traffic.pushedEvents / f.traffic.transactions).toFixed(1)} per transaction)` : ''}`,
     `edge RSS                        start ${(f.rss.start / MB).toFixed(1)} MB, peak ${(f.rss.peak / MB).toFixed(1)} MB, end ${(f.rss.end / MB).toFixed(1)} MB; ${perCall.toFixed(1)} kB per live call`,
     `edge V8 heap                    peak used ${(f.heap.usedPeak / MB).toFixed(1)} MB, peak total ${(f.heap.totalPeak / MB).toFixed(1)} MB`,
@@ -126,6 +126,8 @@ export interface ModeResult {
   readonly edgeCpuMs: number;
   /** The same from prom-client's process_cpu_seconds_total (process.cpuUsage). */
   readonly edgeCpuMsProm: number;
+  /** The kernel-mode part of edgeCpuMs (stime: socket and log writes, loopback TCP). */
+  readonly edgeSystemCpuMs: number;
   readonly wallMs: number;
   readonly rss: { readonly start: number; readonly peak: number; readonly end: number };
   readonly peakLive: number;
@@ -155,7 +157,7 @@ export function formatComparison(results: readonly ModeResult[]): string {
         `${count(r.setUp)} / ${count(r.offered)}${r.lost > 0 ? ` (${count(r.lost)} lost)` : ''}${r.refused > 0 ? ` (${count(r.refused)} refused)` : ''}${r.skipped > 0 ? ` (${count(r.skipped)} skipped)` : ''}`,
         `${f2(r.inviteHop.p50)} / ${f2(r.inviteHop.p99)} ms`,
         `${f2(r.answerHop.p50)} / ${f2(r.answerHop.p99)} ms`,
-        `${f2(cpuPerCall(r))} ms`,
+        `${f2(cpuPerCall(r))} ms (${f2(r.edgeSystemCpuMs / r.setUp)} in the kernel)`,
         `${rssPerLive(r).toFixed(1)} kB`,
         count(r.peakLive),
         '',

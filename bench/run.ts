@@ -97,7 +97,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     driver = calls;
     const rssStart = running.rss();
     const first = await running.metrics(); // resets prom-client's event-loop histogram: the figures cover the run only
-    const cpuStart = running.cpuMs();
+    const cpuStart = running.cpuTimes();
     const promCpuStart = sampleValue(first, 'mse_process_process_cpu_seconds_total') ?? NaN;
     const loopCpuStart = starver?.cpuMs() ?? NaN;
     const wallStart = performance.now();
@@ -117,7 +117,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     }
     sampler.stop();
     const final = await running.metrics();
-    const cpuEnd = running.cpuMs();
+    const cpuEnd = running.cpuTimes();
     const wallMs = performance.now() - wallStart;
     sampler.record(final);
     const rssEnd = running.rss();
@@ -150,7 +150,8 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
       leftLive,
       inviteHop,
       answerHop,
-      edgeCpuMs: cpuEnd - cpuStart,
+      edgeCpuMs: cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system,
+      edgeSystemCpuMs: cpuEnd.system - cpuStart.system,
       edgeCpuMsProm: ((sampleValue(final, 'mse_process_process_cpu_seconds_total') ?? NaN) - promCpuStart) * 1000,
       wallMs,
       rss: { start: rssStart, peak: sampler.rssPeak, end: rssEnd },
@@ -175,7 +176,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
         heap: { usedPeak: sampler.heapUsedPeak, totalPeak: sampler.heapTotalPeak },
         eventLoop: sampler.edgeLoop(),
         simulatorLoop: sampler.ownLoop(),
-        cpu: { ms: result.edgeCpuMs, promMs: result.edgeCpuMsProm, wallMs, loopShare: result.starve?.loopShare },
+        cpu: { ms: result.edgeCpuMs, systemMs: result.edgeSystemCpuMs, promMs: result.edgeCpuMsProm, wallMs, loopShare: result.starve?.loopShare },
         traffic: result.traffic,
         rate: opts.rate,
       }),

@@ -50,13 +50,19 @@ export function allowedCpus(pid: number | 'self' = 'self'): number[] {
 /** sysconf(_SC_CLK_TCK): USER_HZ, 100 on Linux. */
 const CLOCK_TICKS = 100;
 
-/** utime + stime of a process, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
-export function cpuMs(pid: number): number {
+/** CPU time of a process in user and in kernel mode, ms (/proc/<pid>/stat utime and stime, clock ticks of 10 ms). */
+export function cpuTimes(pid: number): { readonly user: number; readonly system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // the fields after the command name (which may hold spaces), from field 3 (state)
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 (utime) and 15 (stime)
-  return (ticks * 1000) / CLOCK_TICKS;
+  // fields 14 (utime) and 15 (stime)
+  return { user: (Number(fields[11]) * 1000) / CLOCK_TICKS, system: (Number(fields[12]) * 1000) / CLOCK_TICKS };
+}
+
+/** utime + stime of a process, ms. */
+export function cpuMs(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 export class Starver {

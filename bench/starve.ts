@@ -73,7 +73,11 @@ export class Starver {
   private constructor(cpu: number, loop: ChildProcess) {
     this.cpu = cpu;
     this.#loop = loop;
-    this.#exit = new Promise((resolve) => loop.once('exit', () => resolve()));
+    this.#exit = new Promise((resolve) => {
+      loop.once('exit', () => resolve());
+      // a loop that could not be started has nothing to stop
+      loop.once('error', () => resolve());
+    });
   }
 
   /** The busy loop, pinned to the last CPU this process may use (the edge is to be pinned there too). */

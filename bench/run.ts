@@ -24,7 +24,7 @@ import { edgeHop, formatComparison, formatReport, type ModeResult } from './repo
 import { Sampler } from './sampler.ts';
 import { startBenchStack, type BenchStack } from './setup.ts';
 import type { BenchStackHooks } from './stack.ts';
-import { allowedCpus, Starver } from './starve.ts';
+import { allowedCpus, machineCpu, Starver } from './starve.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -101,6 +101,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const promCpuStart = sampleValue(first, 'mse_process_process_cpu_seconds_total') ?? NaN;
     const loopCpuStart = starver?.cpuMs() ?? NaN;
     const wallStart = performance.now();
+    const machineStart = machineCpu();
     const requestsStart = stack.hs.requests().length;
     const pushedStart = mode === 'appservice' ? stack.hs.transactions().length : 0;
     sampler = new Sampler(running);
@@ -119,6 +120,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const final = await running.metrics();
     const cpuEnd = running.cpuTimes();
     const wallMs = performance.now() - wallStart;
+    const machineEnd = machineCpu();
     sampler.record(final);
     const rssEnd = running.rss();
     const requests = stack.hs.requests().slice(requestsStart);
@@ -156,6 +158,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
       wallMs,
       rss: { start: rssStart, peak: sampler.rssPeak, end: rssEnd },
       peakLive,
+      steal: (machineEnd.stealMs - machineStart.stealMs) / (machineEnd.totalMs - machineStart.totalMs),
       traffic: { syncs, sends, sendTypes, otherRequests: requests.length - syncs - sends, transactions: pushed.length, pushedEvents: pushed.reduce((n, a) => n + a.eventIds.length, 0) },
     };
     process.stdout.write(
@@ -178,6 +181,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
         simulatorLoop: sampler.ownLoop(),
         cpu: { ms: result.edgeCpuMs, systemMs: result.edgeSystemCpuMs, promMs: result.edgeCpuMsProm, wallMs, loopShare: result.starve?.loopShare },
         traffic: result.traffic,
+        steal: result.steal,
         rate: opts.rate,
       }),
     );

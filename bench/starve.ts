@@ -65,6 +65,15 @@ export function cpuMs(pid: number): number {
   return t.user + t.system;
 }
 
+/** The machine's CPU time so far (/proc/stat, all CPUs), ms: total, and the part the hypervisor gave to other guests (steal). */
+export function machineCpu(): { readonly totalMs: number; readonly stealMs: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is counted in user)
+  const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { totalMs: (total * 1000) / CLOCK_TICKS, stealMs: ((v[7] ?? 0) * 1000) / CLOCK_TICKS };
+}
+
 export class Starver {
   readonly cpu: number;
   readonly #loop: ChildProcess;

@@ -51,6 +51,8 @@ export interface BenchFigures {
   readonly traffic: Traffic;
   /** Share of the machine's CPU time the hypervisor gave to other guests during the run (/proc/stat steal). */
   readonly steal: number;
+  /** Share of the machine's CPU time other processes on it used during the run (neither the edge, the simulators nor the busy loop). */
+  readonly otherLoad: number;
   readonly rate: number;
   readonly warmupCalls: number;
 }
@@ -79,7 +81,7 @@ export function formatReport(f: BenchFigures): string {
   return [
     '',
     `matrix-sip-edge benchmark: ${f.title}`,
-    `machine: ${machine()}; ${(f.steal * 100).toFixed(1)}% of its CPU time stolen by the hypervisor during the run`,
+    `machine: ${machine()}; during the run ${(f.otherLoad * 100).toFixed(1)}% of its CPU time went to other processes on it, ${(f.steal * 100).toFixed(1)}% to other guests (hypervisor steal)`,
     '',
     `calls set up per second         ${f.setupsPerSecond.toFixed(1)}  (${f.answered} answered; failed: ${failures}; lost (never answered nor refused): ${f.lost}; skipped at the concurrency cap: ${f.skipped})`,
     '',
@@ -136,6 +138,8 @@ export interface ModeResult {
   readonly traffic: Traffic;
   /** Share of the machine's CPU time stolen by the hypervisor during the run. */
   readonly steal: number;
+  /** Share of the machine's CPU time other processes on it used during the run. */
+  readonly otherLoad: number;
 }
 
 const HOP_TARGET_MS = 10;
@@ -176,7 +180,7 @@ export function formatComparison(results: readonly ModeResult[]): string {
   for (const r of results) {
     const p99 = Math.max(r.inviteHop.p99, r.answerHop.p99);
     const all = r.setUp === r.offered && r.skipped === 0;
-    lines.push(`[${r.mode}] CPU time stolen by the hypervisor (other guests) during the run: ${(r.steal * 100).toFixed(1)}% of the machine's`);
+    lines.push(`[${r.mode}] other work during the run: ${(r.otherLoad * 100).toFixed(1)}% of the machine's CPU time to other processes, ${(r.steal * 100).toFixed(1)}% stolen by the hypervisor`);
     lines.push(`[${r.mode}] every call offered set up: ${all ? 'yes' : `NO (${count(r.setUp)} of ${count(r.offered)}; ${count(r.lost)} lost, ${count(r.refused)} refused, ${count(r.skipped)} skipped)`}${r.leftLive > 0 ? `; ${r.leftLive} calls still live in the edge at the end` : ''}`);
     lines.push(`[${r.mode}] target: p99 < ${HOP_TARGET_MS} ms per hop at 100 set-ups/s: ${r.rate < 100 ? `not measured (rate ${r.rate}/s)` : p99 < HOP_TARGET_MS ? `met (p99 ${f2(p99)} ms)` : `NOT met (p99 ${f2(p99)} ms)`}`);
   }

@@ -102,6 +102,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const loopCpuStart = starver?.cpuMs() ?? NaN;
     const wallStart = performance.now();
     const machineStart = machineCpu();
+    const ownCpuStart = process.cpuUsage();
     const requestsStart = stack.hs.requests().length;
     const pushedStart = mode === 'appservice' ? stack.hs.transactions().length : 0;
     sampler = new Sampler(running);
@@ -121,6 +122,8 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const cpuEnd = running.cpuTimes();
     const wallMs = performance.now() - wallStart;
     const machineEnd = machineCpu();
+    const ownCpu = process.cpuUsage(ownCpuStart);
+    const loopCpuMs = starver === undefined ? 0 : starver.cpuMs() - loopCpuStart;
     sampler.record(final);
     const rssEnd = running.rss();
     const requests = stack.hs.requests().slice(requestsStart);
@@ -159,6 +162,10 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
       rss: { start: rssStart, peak: sampler.rssPeak, end: rssEnd },
       peakLive,
       steal: (machineEnd.stealMs - machineStart.stealMs) / (machineEnd.totalMs - machineStart.totalMs),
+      // busy CPU time of the machine that was neither the edge, this process (the simulators) nor the busy loop: other work on the machine
+      otherLoad:
+        (machineEnd.totalMs - machineEnd.idleMs - machineEnd.stealMs - (machineStart.totalMs - machineStart.idleMs - machineStart.stealMs) - (cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system) - (ownCpu.user + ownCpu.system) / 1000 - loopCpuMs) /
+        (machineEnd.totalMs - machineStart.totalMs),
       traffic: { syncs, sends, sendTypes, otherRequests: requests.length - syncs - sends, transactions: pushed.length, pushedEvents: pushed.reduce((n, a) => n + a.eventIds.length, 0) },
     };
     process.stdout.write(
@@ -182,6 +189,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
         cpu: { ms: result.edgeCpuMs, systemMs: result.edgeSystemCpuMs, promMs: result.edgeCpuMsProm, wallMs, loopShare: result.starve?.loopShare },
         traffic: result.traffic,
         steal: result.steal,
+        otherLoad: result.otherLoad,
         rate: opts.rate,
       }),
     );

@@ -65,13 +65,14 @@ export function cpuMs(pid: number): number {
   return t.user + t.system;
 }
 
-/** The machine's CPU time so far (/proc/stat, all CPUs), ms: total, and the part the hypervisor gave to other guests (steal). */
-export function machineCpu(): { readonly totalMs: number; readonly stealMs: number } {
+/** The machine's CPU time so far (/proc/stat, all CPUs), ms: total, idle (with iowait), and the part the hypervisor gave to other guests (steal). */
+export function machineCpu(): { readonly totalMs: number; readonly idleMs: number; readonly stealMs: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is counted in user)
   const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = v.reduce((a, b) => a + b, 0);
-  return { totalMs: (total * 1000) / CLOCK_TICKS, stealMs: ((v[7] ?? 0) * 1000) / CLOCK_TICKS };
+  const ms = (ticks: number) => (ticks * 1000) / CLOCK_TICKS;
+  return { totalMs: ms(total), idleMs: ms((v[3] ?? 0) + (v[4] ?? 0)), stealMs: ms(v[7] ?? 0) };
 }
 
 export class Starver {

@@ -155,8 +155,8 @@ export function formatComparison(results: readonly ModeResult[]): string {
     `matrix-sip-edge benchmark, modes side by side: ${results.map((r) => r.mode).join(', ')}${results.some((r) => r.starve !== undefined) ? ' (--starve)' : ''}`,
     `machine: ${machine()}`,
     '',
-    '| mode | --starve | calls set up / offered | invite hop p50 / p99 | answer hop p50 / p99 | edge CPU per call | RSS per live call | peak live |',
-    '|---|---|---|---|---|---|---|---|',
+    '| mode | --starve | calls set up / offered | invite hop p50 / p99 | answer hop p50 / p99 | edge CPU per call | RSS per live call | peak live | other load on the machine |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
       [
         '',
@@ -168,6 +168,7 @@ export function formatComparison(results: readonly ModeResult[]): string {
         `${f2(cpuPerCall(r))} ms (${f2(r.edgeSystemCpuMs / r.setUp)} in the kernel)`,
         `${rssPerLive(r).toFixed(1)} kB`,
         count(r.peakLive),
+        `${(r.otherLoad * 100).toFixed(0)}% other processes, ${(r.steal * 100).toFixed(1)}% steal`,
         '',
       ].join(' | ').trim(),
     ),
@@ -175,12 +176,12 @@ export function formatComparison(results: readonly ModeResult[]): string {
     'hops: Matrix invite stored -> verto.invite received; verto.answer sent -> Matrix answer stored (after the warm-up calls).',
     'edge CPU per call: the edge process\'s utime + stime (/proc/<pid>/stat) from the first set-up until every call ended, / calls set up.',
     'RSS per live call: (peak RSS - RSS at the start) / peak live calls.',
+    'other load: the share of the machine\'s CPU time used by processes other than the edge, the simulators and the busy loop, and stolen by the hypervisor, during the run.',
     '',
   ];
   for (const r of results) {
     const p99 = Math.max(r.inviteHop.p99, r.answerHop.p99);
     const all = r.setUp === r.offered && r.skipped === 0;
-    lines.push(`[${r.mode}] other work during the run: ${(r.otherLoad * 100).toFixed(1)}% of the machine's CPU time to other processes, ${(r.steal * 100).toFixed(1)}% stolen by the hypervisor`);
     lines.push(`[${r.mode}] every call offered set up: ${all ? 'yes' : `NO (${count(r.setUp)} of ${count(r.offered)}; ${count(r.lost)} lost, ${count(r.refused)} refused, ${count(r.skipped)} skipped)`}${r.leftLive > 0 ? `; ${r.leftLive} calls still live in the edge at the end` : ''}`);
     lines.push(`[${r.mode}] target: p99 < ${HOP_TARGET_MS} ms per hop at 100 set-ups/s: ${r.rate < 100 ? `not measured (rate ${r.rate}/s)` : p99 < HOP_TARGET_MS ? `met (p99 ${f2(p99)} ms)` : `NOT met (p99 ${f2(p99)} ms)`}`);
   }

@@ -67,6 +67,8 @@ export interface Traffic {
   readonly otherRequests: number;
   /** Transactions pushed to it, retries included (appservice mode), and the events they carried. */
   readonly transactions: number;
+  /** Attempts the edge did not answer 200 (the homeserver pushes them again). */
+  readonly unacknowledged: number;
   readonly pushedEvents: number;
 }
 
@@ -96,7 +98,7 @@ export function formatReport(f: BenchFigures): string {
     '',
     `peak live calls                 ${f.peakLive}`,
     `edge CPU time                   ${f.cpu.ms.toFixed(0)} ms (${f.cpu.systemMs.toFixed(0)} ms of it in the kernel) over ${(f.cpu.wallMs / 1000).toFixed(1)} s (${((f.cpu.ms / f.cpu.wallMs) * 100).toFixed(0)}% of one core; /proc/<pid>/stat; prom-client says ${f.cpu.promMs.toFixed(0)} ms); ${(f.cpu.ms / f.answered).toFixed(2)} ms per call set up${f.cpu.loopShare === undefined ? '' : `; the busy loop beside it: ${(f.cpu.loopShare * 100).toFixed(0)}% of its CPU`}`,
-    `edge's Matrix traffic           ${f.traffic.syncs} /sync, ${f.traffic.sends} PUT /send (${[...f.traffic.sendTypes].map(([t, n]) => `${n} ${t}`).join(', ')}), ${f.traffic.otherRequests} other requests${f.traffic.transactions > 0 ? `; ${f.traffic.transactions} transactions pushed to it carrying ${f.traffic.pushedEvents} events (${(f.traffic.pushedEvents / f.traffic.transactions).toFixed(1)} per transaction)` : ''}`,
+    `edge's Matrix traffic           ${f.traffic.syncs} /sync, ${f.traffic.sends} PUT /send (${[...f.traffic.sendTypes].map(([t, n]) => `${n} ${t}`).join(', ')}), ${f.traffic.otherRequests} other requests${f.traffic.transactions > 0 ? `; ${f.traffic.transactions} transactions pushed to it carrying ${f.traffic.pushedEvents} events (${(f.traffic.pushedEvents / f.traffic.transactions).toFixed(1)} per transaction), ${f.traffic.unacknowledged} not acknowledged (pushed again)` : ''}`,
     `edge RSS                        start ${(f.rss.start / MB).toFixed(1)} MB, peak ${(f.rss.peak / MB).toFixed(1)} MB, end ${(f.rss.end / MB).toFixed(1)} MB; ${perCall.toFixed(1)} kB per live call`,
     `edge V8 heap                    peak used ${(f.heap.usedPeak / MB).toFixed(1)} MB, peak total ${(f.heap.totalPeak / MB).toFixed(1)} MB`,
     `edge event-loop delay           p50 ${f.eventLoop.p50Ms.toFixed(2)} ms, p99 ${f.eventLoop.p99Ms.toFixed(2)} ms, max ${f.eventLoop.maxMs.toFixed(2)} ms (p99: worst 1 s window)`,

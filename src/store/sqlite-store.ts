@@ -18,6 +18,14 @@ export const STATE_FILE = 'edge-state.sqlite';
 type Row = Record<string, unknown>;
 
 /**
+ * Handled appservice transaction ids are pruned at most this often: the
+ * DELETE scans the whole table (handled_at has no index), and on every
+ * transaction it cost more than the rest of the bookkeeping, growing with
+ * the ids kept (npm run bench -- --mode appservice).
+ */
+const TXN_PRUNE_EVERY_MS = 60_000;
+
+/**
  * The embedded store: one SQLite file (Node's built-in node:sqlite, so no
  * server and no native dependency). WAL journal: every statement is its own
  * committed transaction, so a kill -9 between any two leaves a readable
@@ -26,6 +34,7 @@ type Row = Record<string, unknown>;
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: DatabaseSync;
+  #txnsPrunedAt = Number.NEGATIVE_INFINITY;
   readonly #statements: {
     getMeta: StatementSync;
     setMeta: StatementSync;
@@ -150,6 +159,8 @@ export class SqliteStateStore implements StateStore {
   markTransactionHandled(txnId: string, keepMs: number): void {
     const now = Date.now();
     this.#statements.markTxn.run(txnId, now);
+    if (now - this.#txnsPrunedAt < TXN_PRUNE_EVERY_MS) return;
+    this.#txnsPrunedAt = now;
     this.#statements.pruneTxns.run(now - keepMs);
   }
 

@@ -42,6 +42,7 @@ export class SqliteStateStore implements StateStore {
     deleteCall: StatementSync;
     calls: StatementSync;
     getCall: StatementSync;
+    countCalls: StatementSync;
     updateCall: StatementSync;
     enqueue: StatementSync;
     deleteSend: StatementSync;
@@ -92,6 +93,7 @@ export class SqliteStateStore implements StateStore {
       deleteCall: db.prepare('DELETE FROM calls WHERE matrix_call_id = ?'),
       calls: db.prepare('SELECT * FROM calls ORDER BY created_at'),
       getCall: db.prepare('SELECT * FROM calls WHERE matrix_call_id = ?'),
+      countCalls: db.prepare('SELECT COUNT(*) AS n FROM calls'),
       updateCall: db.prepare('UPDATE calls SET peer_party_id = ?, far_leg = ?, state = ?, answered = ? WHERE matrix_call_id = ?'),
       enqueue: db.prepare('INSERT INTO outbox (txn_id, key, room_id, type, content, created_at, sender) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq'),
       deleteSend: db.prepare('DELETE FROM outbox WHERE txn_id = ?'),
@@ -130,6 +132,15 @@ export class SqliteStateStore implements StateStore {
 
   deleteCall(matrixCallId: string): void {
     this.#statements.deleteCall.run(matrixCallId);
+  }
+
+  callCount(): number {
+    return num((this.#statements.countCalls.get() as Row | undefined)?.['n']) ?? 0;
+  }
+
+  call(matrixCallId: string): CallRecord | undefined {
+    const row = this.#statements.getCall.get(matrixCallId) as Row | undefined;
+    return row === undefined ? undefined : callFromRow(row);
   }
 
   calls(): readonly CallRecord[] {

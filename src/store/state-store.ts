@@ -59,6 +59,10 @@ export interface StateStore {
   updateCall(matrixCallId: string, update: CallUpdate): void;
   deleteCall(matrixCallId: string): void;
   calls(): readonly CallRecord[];
+  /** How many calls are kept (cheap: read at every metrics scrape). */
+  callCount(): number;
+  /** One kept call. */
+  call(matrixCallId: string): CallRecord | undefined;
 
   /** Keep a send; returns it with its sequence number. */
   enqueueSend(send: NewSend): PendingSend;

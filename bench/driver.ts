@@ -1,5 +1,6 @@
 // Places the benchmark's calls as Matrix users (m.call.invite stored in the
-// homeserver simulator, which the edge reads over /sync), hangs each one up
+// homeserver simulator, which the edge reads over /sync or is pushed in a
+// transaction), hangs each one up
 // after the hold time, and timestamps every hop from the simulators' hooks.
 import type { HomeserverSimulator } from '../test/support/homeserver/index.ts';
 import type { JsonObject } from '../test/support/homeserver/types.ts';
@@ -29,7 +30,7 @@ export class CallDriver {
   inFlight = 0;
   finished = 0;
   readonly #hs: HomeserverSimulator;
-  readonly #edgeUserId: string;
+  readonly #isEdgeUser: (userId: string) => boolean;
   readonly #callers: BenchCaller[];
   readonly #holdMs: number;
   readonly #concurrency: number;
@@ -38,9 +39,10 @@ export class CallDriver {
   readonly #timers = new Set<NodeJS.Timeout>();
   #next = 0;
 
-  constructor(hs: HomeserverSimulator, edgeUserId: string, callers: BenchCaller[], holdMs: number, concurrency: number) {
+  /** `isEdgeUser`: the senders that are the edge (its bot account, or in appservice mode its ghosts). */
+  constructor(hs: HomeserverSimulator, isEdgeUser: (userId: string) => boolean, callers: BenchCaller[], holdMs: number, concurrency: number) {
     this.#hs = hs;
-    this.#edgeUserId = edgeUserId;
+    this.#isEdgeUser = isEdgeUser;
     this.#callers = callers;
     this.#holdMs = holdMs;
     this.#concurrency = concurrency;
@@ -75,7 +77,8 @@ export class CallDriver {
     const callId = str(obj(event['content'])['call_id']);
     if (callId === undefined || !callId.startsWith(CALL_ID_PREFIX)) return;
     const n = Number(callId.slice(CALL_ID_PREFIX.length));
-    const fromEdge = event['sender'] === this.#edgeUserId;
+    const sender = str(event['sender']);
+    const fromEdge = sender !== undefined && this.#isEdgeUser(sender);
     if (!fromEdge) {
       if (type === 'm.call.invite') this.timeline.get(n).inviteStored = at;
       return;

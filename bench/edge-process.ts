@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePrometheusText, type Family } from './prom-text.ts';
+import { cpuTimes, killOnExit } from './starve.ts';
 
 export class BenchEdge {
   readonly child: ChildProcess;
@@ -11,10 +12,16 @@ export class BenchEdge {
   readonly #metricsUrl: string;
   #exit: Promise<number | null>;
 
-  /** Starts the edge; its stdout/stderr go to `logPath`. */
-  constructor(repoRoot: string, configPath: string, logPath: string, httpPort: number, nodeArgs: readonly string[] = []) {
+  /**
+   * Starts the edge; its stdout/stderr go to `logPath`. `pin` is a command
+   * that execs the rest (taskset -c N): the edge keeps the child's pid.
+   */
+  constructor(repoRoot: string, configPath: string, logPath: string, httpPort: number, nodeArgs: readonly string[] = [], pin: readonly string[] = []) {
     this.#logFd = openSync(logPath, 'w');
-    this.child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'run', '--config', configPath], { stdio: ['ignore', this.#logFd, this.#logFd] });
+    const argv = [process.execPath, ...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'run', '--config', configPath];
+    const [command, ...args] = [...pin, ...argv] as [string, ...string[]];
+    this.child = spawn(command, args, { stdio: ['ignore', this.#logFd, this.#logFd] });
+    killOnExit(this.child);
     this.#exit = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.#metricsUrl = `http://127.0.0.1:${httpPort}`;
   }
@@ -25,6 +32,12 @@ export class BenchEdge {
     const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
     if (!m) throw new Error('no VmRSS in /proc/<pid>/status');
     return Number(m[1]) * 1024;
+  }
+
+  /** CPU time the edge process has used since it started (all its threads), user and kernel mode, ms. */
+  cpuTimes(): { readonly user: number; readonly system: number } {
+    if (this.child.pid === undefined) throw new Error('the edge has no pid');
+    return cpuTimes(this.child.pid);
   }
 
   async get(path: string): Promise<{ status: number; text: string }> {

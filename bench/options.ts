@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util';
 
+/** How the edge talks to the homeserver (config matrix.mode). */
+export type BenchMode = 'bot' | 'appservice';
+export const BENCH_MODES: readonly BenchMode[] = ['bot', 'appservice'];
+
 export interface BenchOptions {
+  /** The modes measured, one after the other, each with a fresh edge and fresh simulators. */
+  readonly modes: readonly BenchMode[];
+  /** Take one core away from the edge: pinned to one CPU, with a busy loop pinned beside it. */
+  readonly starve: boolean;
   /** Call set-ups started per second. */
   readonly rate: number;
   /** The first calls (JIT warm-up) are left out of the latency figures. */
@@ -15,7 +23,7 @@ export interface BenchOptions {
   readonly ringMs: number;
   /** The edge's log level (its JSON lines go to a file in a fresh temporary directory). */
   readonly logLevel: string;
-  /** The edge's /sync long-poll timeout, ms. */
+  /** The edge's /sync long-poll timeout, ms (bot mode). */
   readonly syncTimeoutMs: number;
   /** Write a V8 CPU profile of the edge beside its log (node --cpu-prof). */
   readonly cpuProf: boolean;
@@ -25,6 +33,10 @@ export interface BenchOptions {
 
 export const USAGE = `npm run bench -- [options]
 
+  --mode <m>          bot, appservice, or both (default both: bot, then appservice,
+                      each with a fresh edge and fresh simulators; one table)
+  --starve            take one core away from the edge: pin it to one CPU (taskset)
+                      with a busy loop pinned to the same CPU beside it
   --rate <n>          call set-ups started per second (default 100)
   --duration <s>      seconds during which calls are started (default 20)
   --hold <s>          seconds each answered call stays up (default 22)
@@ -32,7 +44,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup <n>        first calls left out of the latency figures (default 100)
   --ring-ms <ms>      far-end ring time before it answers (default 0)
   --log-level <lvl>   the edge's pino level (default info)
-  --sync-timeout <ms> the edge's /sync long-poll timeout (default 30000)
+  --sync-timeout <ms> the edge's /sync long-poll timeout, bot mode (default 30000)
   --cpu-prof          write a CPU profile of the edge beside its log (node --cpu-prof)
   --node-args=<a b>   extra node options for the edge process, e.g. --node-args="--max-semi-space-size=2"
   -h, --help          this text
@@ -51,6 +63,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     args: [...argv],
     strict: true,
     options: {
+      mode: { type: 'string' },
+      starve: { type: 'boolean' },
       rate: { type: 'string' },
       duration: { type: 'string' },
       hold: { type: 'string' },
@@ -65,7 +79,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     },
   });
   if (values.help) return undefined;
+  const mode = values.mode ?? 'both';
+  if (mode !== 'both' && !(BENCH_MODES as readonly string[]).includes(mode)) throw new Error(`--mode must be bot, appservice or both (got ${mode})`);
   return {
+    modes: mode === 'both' ? BENCH_MODES : [mode as BenchMode],
+    starve: values.starve === true,
     rate: positive('rate', values.rate, 100, 0.1),
     durationS: positive('duration', values.duration, 20, 0.1),
     holdS: positive('hold', values.hold, 22),

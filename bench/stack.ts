@@ -2,7 +2,9 @@
 // directory, ESL + mod_verto over one channel model) and homeserver the
 // scenario tests use, without the tests' request recording, and with the two
 // hooks the benchmark timestamps the edge's hops with: the Verto server's
-// frames (received / sent) and the homeserver's stored events.
+// frames (received / sent) and the homeserver's stored events. In appservice
+// mode the homeserver loads the edge's registration and pushes transactions
+// to the edge's listener (the current /_matrix/app/v1 paths).
 import { FreeSwitchModel } from '../test/support/freeswitch/channel-model.ts';
 import { EslServer } from '../test/support/freeswitch/esl-server.ts';
 import { loadShippedDialplan } from '../test/support/freeswitch/shipped-config.ts';
@@ -18,17 +20,14 @@ export interface BenchStackHooks {
   readonly onEventStored: (event: JsonObject) => void;
 }
 
-export interface BenchStack {
-  readonly hs: HomeserverSimulator;
+export interface FreeSwitchSims {
   readonly model: FreeSwitchModel;
   readonly eslPort: number;
   readonly vertoPort: number;
-  readonly edgeUserId: string;
-  readonly edgeToken: string;
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(hooks: BenchStackHooks, farEndRingMs: number): Promise<BenchStack> {
+export async function startFreeSwitchSims(hooks: BenchStackHooks, farEndRingMs: number): Promise<FreeSwitchSims> {
   const model = new FreeSwitchModel({
     dialplan: loadShippedDialplan({ env: { MSE_ESL_PASSWORD: TEST_SECRETS.eslPassword, MSE_VERTO_PASSWORD: TEST_SECRETS.vertoPassword } }),
     domain: DOMAIN,
@@ -38,28 +37,48 @@ export async function startBenchStack(hooks: BenchStackHooks, farEndRingMs: numb
     farEnd: { default: { kind: 'answer', ringMs: farEndRingMs } },
   });
   const esl = new EslServer(model, { password: TEST_SECRETS.eslPassword });
-  const eslPort = await esl.listen(0, '127.0.0.1');
-  const verto = await VertoServer.start({
-    backend: model,
-    directory: new VertoDirectory([shippedEdgeUser(TEST_SECRETS.vertoPassword)]),
-    port: 0,
-    // mod_verto's event queue is read every 50 ms; 1 ms keeps the simulator out of the measurement.
-    eventFlushMs: 1,
-    onFrame: hooks.onVertoFrame,
+  try {
+    const eslPort = await esl.listen(0, '127.0.0.1');
+    const verto = await VertoServer.start({
+      backend: model,
+      directory: new VertoDirectory([shippedEdgeUser(TEST_SECRETS.vertoPassword)]),
+      port: 0,
+      // mod_verto's event queue is read every 50 ms; 1 ms keeps the simulator out of the measurement.
+      eventFlushMs: 1,
+      onFrame: hooks.onVertoFrame,
+    });
+    return {
+      model,
+      eslPort,
+      vertoPort: verto.port,
+      async stop() {
+        await Promise.allSettled([esl.close(), verto.close()]);
+        model.stop();
+      },
+    };
+  } catch (err) {
+    await esl.close().catch(() => undefined);
+    model.stop();
+    throw err;
+  }
+}
+
+/** The homeserver; with `appservice`, it loads that registration (YAML) and listens on the port the edge's config names. */
+export function startBenchHomeserver(hooks: BenchStackHooks, appservice?: { readonly port: number; readonly registration: string }): Promise<HomeserverSimulator> {
+  return startHomeserverSimulator({
+    // Synapse's rate limits off: one bench user places many calls a second.
+    rateLimits: false,
+    serverName: 'localhost',
+    onEventStored: hooks.onEventStored,
+    ...(appservice === undefined
+      ? {}
+      : {
+          port: appservice.port,
+          appservices: [appservice.registration],
+          appserviceApi: 'v1' as const,
+          // a failed transaction is pushed again soon (Synapse: after 2 s); none fails in a healthy run
+          appserviceRetryBaseMs: 100,
+          appserviceRetryMaxMs: 1_000,
+        }),
   });
-  // Synapse's rate limits off: one bench user places many calls a second.
-  const hs = await startHomeserverSimulator({ rateLimits: false, serverName: 'localhost', onEventStored: hooks.onEventStored });
-  const edge = hs.registerUser('edge', { password: TEST_SECRETS.matrixPassword, displayname: 'Phone' });
-  return {
-    hs,
-    model,
-    eslPort,
-    vertoPort: verto.port,
-    edgeUserId: edge.userId,
-    edgeToken: edge.accessToken,
-    async stop() {
-      await Promise.allSettled([esl.close(), verto.close(), hs.stop()]);
-      model.stop();
-    },
-  };
 }

@@ -1,15 +1,13 @@
 // The edge's requests to the homeserver as an application service: the
 // as_token on every request, `?user_id=` to act as a ghost (traces/real/
-// synapse-02, -05). matrix-js-sdk's HTTP client carries them (its retries
-// and error types), without a /sync: in appservice mode every event comes
-// from the homeserver's transactions.
-import { ConnectionError, createClient, MatrixError as SdkMatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
+// synapse-02, -05), over a keep-alive JSON client (json-http.ts), without
+// a /sync: in appservice mode every event comes from the homeserver's
+// transactions.
 import type { Logger } from '../log/logger.ts';
 import type { Secret } from '../config/secret.ts';
-import { withDeadline } from '../net/deadline.ts';
-import { sdkLogger, silenceSdkGlobalLogger } from '../matrix/sdk-logging.ts';
 import type { SendResult } from '../matrix/outbox.ts';
 import { judgeSendError } from '../matrix/send-errors.ts';
+import { JsonHttp } from './json-http.ts';
 
 export interface HomeserverApiOptions {
   readonly homeserverUrl: string;
@@ -19,6 +17,9 @@ export interface HomeserverApiOptions {
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
 }
+
+export const Method = { Get: 'GET', Put: 'PUT', Post: 'POST' } as const;
+type Method = (typeof Method)[keyof typeof Method];
 
 /** A refusal the homeserver gave (status and errcode), or a failure to reach it (status 0). */
 export class HomeserverError extends Error {
@@ -32,31 +33,40 @@ export class HomeserverError extends Error {
     this.errcode = errcode;
     this.retryAfterMs = retryAfterMs;
   }
+
+  /** As send-errors.ts reads a failure: the HTTP status, when one came. */
+  get httpStatus(): number | undefined {
+    return this.status === 0 ? undefined : this.status;
+  }
+
+  getRetryAfterMs(): number | undefined {
+    return this.retryAfterMs;
+  }
 }
 
+const CLIENT = '_matrix/client/v3';
+
 export class HomeserverApi {
-  readonly #client: MatrixClient;
+  readonly #http: JsonHttp;
   readonly #options: HomeserverApiOptions;
 
   constructor(options: HomeserverApiOptions) {
     this.#options = options;
-    silenceSdkGlobalLogger();
-    this.#client = createClient({
-      baseUrl: options.homeserverUrl,
-      userId: options.botUserId,
-      accessToken: options.asToken.reveal(),
-      localTimeoutMs: options.requestTimeoutMs,
-      logger: sdkLogger(options.logger),
-    });
+    this.#http = new JsonHttp(options.homeserverUrl, options.asToken.reveal(), options.requestTimeoutMs);
   }
 
   async request<T>(what: string, method: Method, path: string, as: string | undefined, body?: Record<string, unknown>, query: Record<string, string> = {}): Promise<T> {
     const params = as === undefined || as === this.#options.botUserId ? query : { ...query, user_id: as };
+    let answer;
     try {
-      return await withDeadline(this.#client.http.authedRequest<T>(method, path, params, body), this.#options.requestTimeoutMs, what);
+      answer = await this.#http.call(method, `${CLIENT}${path}`, params, body);
     } catch (err) {
-      throw asHomeserverError(what, err);
+      throw new HomeserverError(what, 0, undefined, (err as Error).message);
     }
+    if (answer.status >= 200 && answer.status < 300) return answer.body as T;
+    const b = (typeof answer.body === 'object' && answer.body !== null ? answer.body : {}) as { errcode?: unknown; error?: unknown; retry_after_ms?: unknown };
+    const retryAfterMs = typeof b.retry_after_ms === 'number' ? b.retry_after_ms : answer.retryAfterMs;
+    throw new HomeserverError(what, answer.status, typeof b.errcode === 'string' ? b.errcode.slice(0, 64) : undefined, typeof b.error === 'string' ? b.error.slice(0, 200) : '', retryAfterMs);
   }
 
   /** Register a ghost; one already registered (M_USER_IN_USE) is fine. */
@@ -115,10 +125,8 @@ export class HomeserverApi {
 
   /** One PUT /send with its transaction id, judged for the outbox as in bot mode (src/matrix/send-errors.ts). */
   async put(roomId: string, type: string, txnId: string, content: Record<string, unknown>, as: string | undefined): Promise<SendResult> {
-    const params = as === undefined || as === this.#options.botUserId ? {} : { user_id: as };
-    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
     try {
-      const res = await withDeadline(this.#client.http.authedRequest<{ event_id?: unknown }>(Method.Put, path, params, content), this.#options.requestTimeoutMs, `send ${type}`);
+      const res = await this.request<{ event_id?: unknown }>(`send ${type}`, Method.Put, `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`, as, content);
       return { ok: true, eventId: typeof res.event_id === 'string' ? res.event_id : '' };
     } catch (err) {
       return judgeSendError(err);
@@ -126,24 +134,6 @@ export class HomeserverApi {
   }
 
   stop(): void {
-    this.#client.stopClient();
-    this.#client.http.abort();
+    this.#http.close();
   }
-}
-
-/** Every failure as a HomeserverError: status 0 when the homeserver was not reached (or timed out). */
-export function asHomeserverError(what: string, err: unknown): HomeserverError {
-  if (err instanceof HomeserverError) return err;
-  if (err instanceof SdkMatrixError) {
-    let retryAfterMs: number | undefined;
-    try {
-      retryAfterMs = err.getRetryAfterMs() ?? undefined;
-    } catch {
-      retryAfterMs = undefined;
-    }
-    return new HomeserverError(what, err.httpStatus ?? 0, err.errcode, err.data?.error ?? '', retryAfterMs);
-  }
-  const status = (err as { httpStatus?: unknown }).httpStatus;
-  if (typeof status === 'number' && !(err instanceof ConnectionError)) return new HomeserverError(what, status, undefined, (err as Error).message);
-  return new HomeserverError(what, 0, undefined, err instanceof ConnectionError ? 'the homeserver is unreachable' : (err as Error).message);
 }

@@ -344,14 +344,14 @@ export class CallManager {
   /** True when Matrix was given (or is being given) this call's ending: the store keeps it marked told, or the outbox holds its ending. */
   #matrixTold(matrixCallId: string): boolean {
     return (
-      this.#store.calls().some((c) => c.matrixCallId === matrixCallId && c.state === TOLD_STATE) ||
+      this.#store.call(matrixCallId)?.state === TOLD_STATE ||
       this.#store.pendingSends().some((s) => s.key === matrixCallId && (s.type === 'm.call.hangup' || s.type === 'm.call.reject'))
     );
   }
 
   /** Calls the state store keeps (this run's live calls and ended ones whose leg FreeSWITCH has not confirmed gone, and the previous run's until they are ended). */
   storedCalls(): number {
-    return this.#store.calls().length;
+    return this.#store.callCount();
   }
 
   /** SIGTERM: admit no new call from now on (refused with a notice); live calls go on. */

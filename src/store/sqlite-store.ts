@@ -18,6 +18,14 @@ export const STATE_FILE = 'edge-state.sqlite';
 type Row = Record<string, unknown>;
 
 /**
+ * Handled appservice transaction ids are pruned at most this often: the
+ * DELETE scans the whole table (handled_at has no index), and on every
+ * transaction it cost more than the rest of the bookkeeping, growing with
+ * the ids kept (npm run bench -- --mode appservice).
+ */
+const TXN_PRUNE_EVERY_MS = 60_000;
+
+/**
  * The embedded store: one SQLite file (Node's built-in node:sqlite, so no
  * server and no native dependency). WAL journal: every statement is its own
  * committed transaction, so a kill -9 between any two leaves a readable
@@ -26,6 +34,7 @@ type Row = Record<string, unknown>;
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: DatabaseSync;
+  #txnsPrunedAt = Number.NEGATIVE_INFINITY;
   readonly #statements: {
     getMeta: StatementSync;
     setMeta: StatementSync;
@@ -33,6 +42,7 @@ export class SqliteStateStore implements StateStore {
     deleteCall: StatementSync;
     calls: StatementSync;
     getCall: StatementSync;
+    countCalls: StatementSync;
     updateCall: StatementSync;
     enqueue: StatementSync;
     deleteSend: StatementSync;
@@ -83,6 +93,7 @@ export class SqliteStateStore implements StateStore {
       deleteCall: db.prepare('DELETE FROM calls WHERE matrix_call_id = ?'),
       calls: db.prepare('SELECT * FROM calls ORDER BY created_at'),
       getCall: db.prepare('SELECT * FROM calls WHERE matrix_call_id = ?'),
+      countCalls: db.prepare('SELECT COUNT(*) AS n FROM calls'),
       updateCall: db.prepare('UPDATE calls SET peer_party_id = ?, far_leg = ?, state = ?, answered = ? WHERE matrix_call_id = ?'),
       enqueue: db.prepare('INSERT INTO outbox (txn_id, key, room_id, type, content, created_at, sender) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq'),
       deleteSend: db.prepare('DELETE FROM outbox WHERE txn_id = ?'),
@@ -123,6 +134,15 @@ export class SqliteStateStore implements StateStore {
     this.#statements.deleteCall.run(matrixCallId);
   }
 
+  callCount(): number {
+    return num((this.#statements.countCalls.get() as Row | undefined)?.['n']) ?? 0;
+  }
+
+  call(matrixCallId: string): CallRecord | undefined {
+    const row = this.#statements.getCall.get(matrixCallId) as Row | undefined;
+    return row === undefined ? undefined : callFromRow(row);
+  }
+
   calls(): readonly CallRecord[] {
     return (this.#statements.calls.all() as Row[]).map(callFromRow).filter((c): c is CallRecord => c !== undefined);
   }
@@ -150,6 +170,8 @@ export class SqliteStateStore implements StateStore {
   markTransactionHandled(txnId: string, keepMs: number): void {
     const now = Date.now();
     this.#statements.markTxn.run(txnId, now);
+    if (now - this.#txnsPrunedAt < TXN_PRUNE_EVERY_MS) return;
+    this.#txnsPrunedAt = now;
     this.#statements.pruneTxns.run(now - keepMs);
   }
 

@@ -59,6 +59,10 @@ export interface StateStore {
   updateCall(matrixCallId: string, update: CallUpdate): void;
   deleteCall(matrixCallId: string): void;
   calls(): readonly CallRecord[];
+  /** How many calls are kept (cheap: read at every metrics scrape). */
+  callCount(): number;
+  /** One kept call. */
+  call(matrixCallId: string): CallRecord | undefined;
 
   /** Keep a send; returns it with its sequence number. */
   enqueueSend(send: NewSend): PendingSend;
@@ -68,7 +72,7 @@ export interface StateStore {
 
   /** Appservice: whether a pushed transaction was handled already (the homeserver retries until acknowledged). */
   transactionHandled(txnId: string): boolean;
-  /** Record it handled; entries older than `keepMs` are forgotten. */
+  /** Record it handled; entries older than `keepMs` are forgotten (the SQLite store prunes at most once a minute). */
   markTransactionHandled(txnId: string, keepMs: number): void;
   /** Appservice: ghosts registered with the homeserver, and the display name last set. */
   ghost(userId: string): { readonly displayName: string | undefined } | undefined;

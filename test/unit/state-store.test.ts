@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStateStore, STATE_FILE, StoreError } from '../../src/store/sqlite-store.ts';
 import { SCHEMA_VERSION } from '../../src/store/migrations.ts';
 import type { CallRecord } from '../../src/store/state-store.ts';
@@ -58,6 +58,23 @@ describe('state store', () => {
     ]);
     again.deleteCall('c1');
     expect(again.calls().map((c) => c.matrixCallId)).toEqual(['c2']);
+  });
+
+  it('remembers handled appservice transactions; forgets those older than keepMs, pruning at most once a minute', () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000, toFake: ['Date'] });
+    try {
+      const s = openStore(tempDir());
+      s.markTransactionHandled('t1', 1_000);
+      vi.setSystemTime(1_700_000_002_000);
+      // t1 is older than keepMs, but the last prune was under a minute ago
+      s.markTransactionHandled('t2', 1_000);
+      expect(s.transactionHandled('t1')).toBe(true);
+      vi.setSystemTime(1_700_000_061_000);
+      s.markTransactionHandled('t3', 1_000);
+      expect(['t1', 't2', 't3'].map((id) => s.transactionHandled(id))).toEqual([false, false, true]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps sends in order with their transaction ids until deleted', () => {

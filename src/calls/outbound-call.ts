@@ -7,7 +7,7 @@ import { VertoRpcError } from '../verto/messages.ts';
 import type { CallEvent } from '../matrix/call-events.ts';
 import { isEndOfCandidates, mergeCandidates, type TrickledCandidate } from '../sdp/candidates.ts';
 import { sdpForMatrix } from '../sdp/for-matrix.ts';
-import { answerTo, classifyOffer } from '../sdp/renegotiate.ts';
+import { answerTo, classifyOffer, offerFrom } from '../sdp/renegotiate.ts';
 import type { CallerId } from '../routing/caller-id.ts';
 import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
@@ -17,6 +17,9 @@ import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTC
 import type { CallUpdate } from '../store/state-store.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
+
+/** How long `!dtmf` asked for while the far end rings waits for its answer. */
+export const DTMF_WAIT_MS = 15_000;
 
 /** What a call needs from the outside world; the call manager provides it. */
 export interface CallPorts {
@@ -106,12 +109,21 @@ export class OutboundCall {
   #answeredToMatrix = false;
   /** The SDP of the edge's last answer to Matrix (m.call.answer, then negotiate answers). */
   #matrixAnswerSdp: string | undefined;
+  /** sdp_stream_metadata of the edge's answer (its stream id). */
+  #streamMetadata: Record<string, unknown> = {};
   /** The Matrix side put the call on hold (verto.modify hold). */
   #held = false;
   /** Negotiations, one after the other. */
   #negotiating: Promise<void> = Promise.resolve();
   /** ESL reported the media leg's CHANNEL_HANGUP_COMPLETE. */
   #mediaLegHungUp = false;
+  /** !dtmf commands, in the order asked. */
+  #dtmfChain: Promise<void> = Promise.resolve();
+  /** Waiting for the far end's answer (queued DTMF). */
+  readonly #trunkWaiters = new Set<(answered: boolean) => void>();
+  #farEndEverAnswered = false;
+  /** The far end holds the call (a re-INVITE hold from the trunk). */
+  #heldByFarEnd = false;
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
   #told: Promise<void> = Promise.resolve();
 
@@ -247,7 +259,9 @@ export class OutboundCall {
   onTrunkAnswered(): void {
     if (this.#state === 'ended' || this.#trunk !== 'originating') return;
     this.#trunk = 'answered';
+    this.#farEndEverAnswered = true;
     this.log.info('the far end answered');
+    this.#wakeTrunkWaiters(true);
     this.#ports.journal(this.matrixCallId, { farLeg: this.trunkUuid });
     if (this.#media === 'ready') this.#bridge();
   }
@@ -384,6 +398,7 @@ export class OutboundCall {
     this.#ports.milestone(this, 'verto_answer_received');
     const { sdp, streamMetadata } = sdpForMatrix(freeswitchSdp, this.#offerSdp);
     this.#matrixAnswerSdp = sdp;
+    this.#streamMetadata = streamMetadata;
     try {
       const sending = this.#sendMatrix('m.call.answer', {
         ...this.#common(),
@@ -398,6 +413,27 @@ export class OutboundCall {
       this.log.error({ err: (err as Error).message }, 'could not send m.call.answer');
       await this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: undefined });
     }
+  }
+
+  /**
+   * ESL CHANNEL_HOLD / CHANNEL_UNHOLD of the trunk leg: the far end put the
+   * call on hold (a re-INVITE) or took it off. mod_verto tells its client
+   * nothing (the media leg only hears the hold music), so the edge offers
+   * the Matrix client the change itself: an m.call.negotiate offer whose
+   * direction is sendonly while held (the client is sent hold music and
+   * sends nothing), sendrecv again after.
+   */
+  onTrunkHold(held: boolean): void {
+    if (this.#state !== 'answered' || this.version !== '1' || held === this.#heldByFarEnd || this.#matrixAnswerSdp === undefined) return;
+    this.#heldByFarEnd = held;
+    this.#negotiating = this.#negotiating.then(async () => {
+      if (this.#state !== 'answered' || this.#matrixAnswerSdp === undefined) return;
+      const sdp = offerFrom(this.#matrixAnswerSdp, held ? 'sendonly' : 'sendrecv');
+      this.log.info({ held }, 'the far end changed its hold: offering it to Matrix');
+      await this.#sendMatrix('m.call.negotiate', { ...this.#common(), description: { type: 'offer', sdp }, lifetime: 60_000, sdp_stream_metadata: this.#streamMetadata }).catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'could not send m.call.negotiate'),
+      );
+    });
   }
 
   /** Whether the Matrix side holds the call (for tests and logs). */
@@ -562,12 +598,15 @@ export class OutboundCall {
   }
 
   /**
-   * `!dtmf`: once the far end answered, on the trunk leg (toward the
-   * trunk), whether or not the media leg is bridged yet: the edge named
-   * the trunk leg, so the digits need not wait for the bridge.
+   * `!dtmf`: on the trunk leg (toward the trunk), from the far end's answer
+   * on, bridged or not (the edge named the trunk leg: the digits need not
+   * wait for the bridge). Asked for while the far end still rings (the
+   * caller hears ringback, so to them the call seems up), the digits wait
+   * for the answer, in order, up to DTMF_WAIT_MS; then, or when the call
+   * ends first, they are refused, saying why.
    */
   async sendDtmf(digits: string, durationMs: number | undefined): Promise<string> {
-    if (this.#state === 'ended' || this.#trunk !== 'answered') return 'DTMF can only be sent once the call is answered.';
+    if (this.#state === 'ended' || !this.#answeredToMatrix) return 'DTMF can only be sent once the call is answered.';
     let command: ApiCommand;
     try {
       command = uuidSendDtmf(this.trunkUuid, digits, durationMs);
@@ -575,6 +614,18 @@ export class OutboundCall {
       if (err instanceof EslArgumentError) return `Not sent: ${err.message}`;
       throw err;
     }
+    // One after the other, in the order asked: a later burst never overtakes an earlier one.
+    const turn = this.#dtmfChain.then(() => this.#sendDtmfInTurn(command, digits));
+    this.#dtmfChain = turn.then(() => undefined);
+    return turn;
+  }
+
+  async #sendDtmfInTurn(command: ApiCommand, digits: string): Promise<string> {
+    if (this.#trunk === 'originating' && this.#state !== 'ended') {
+      const answered = await this.#trunkAnsweredWithin(DTMF_WAIT_MS);
+      if (!answered) return this.#ended() ? 'Not sent: the call ended before the far end answered.' : `Not sent: the far end did not answer within ${DTMF_WAIT_MS / 1000} s.`;
+    }
+    if (this.#ended() || this.#trunk !== 'answered') return this.#farEndEverAnswered ? 'Not sent: the call is over.' : 'Not sent: the call ended before the far end answered.';
     const reply = await this.#ports.esl(command);
     if (!reply.startsWith('+OK')) {
       this.log.warn({ reply: reply.trim().slice(0, 200) }, 'uuid_send_dtmf failed');
@@ -582,6 +633,31 @@ export class OutboundCall {
     }
     this.log.info({ digits: digits.length }, 'DTMF sent');
     return `Sent ${digits}.`;
+  }
+
+  /** The state, read afresh (after an await). */
+  #ended(): boolean {
+    return this.#state === 'ended';
+  }
+
+  /** Resolves true at the far end's answer, false at the deadline or when the call ends first. */
+  #trunkAnsweredWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#trunkWaiters.delete(done);
+        resolve(false);
+      }, ms);
+      const done = (answered: boolean) => {
+        clearTimeout(timer);
+        this.#trunkWaiters.delete(done);
+        resolve(answered);
+      };
+      this.#trunkWaiters.add(done);
+    });
+  }
+
+  #wakeTrunkWaiters(answered: boolean): void {
+    for (const w of [...this.#trunkWaiters]) w(answered);
   }
 
   async #byeToVerto(cause: string): Promise<void> {
@@ -620,6 +696,7 @@ export class OutboundCall {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#timers.clearAll();
+    this.#wakeTrunkWaiters(false);
     this.log.info({ cause: outcome.cause, sipStatus: outcome.sipStatus, reason: outcome.reason }, 'call ended');
     if (tellMatrix) this.#told = this.#tellMatrix(outcome.reason, outcome.notice);
     this.#ports.ended(this, outcome);

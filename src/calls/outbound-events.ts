@@ -28,6 +28,10 @@ export function routeOutboundEvent(call: OutboundCall, event: EslEvent, uuid: st
     case 'CHANNEL_BRIDGE':
       if (trunk ? other === call.uuid : other === call.trunkUuid) call.onBridged(call.trunkUuid);
       break;
+    case 'CHANNEL_HOLD':
+    case 'CHANNEL_UNHOLD':
+      if (trunk) call.onTrunkHold(event.name === 'CHANNEL_HOLD');
+      break;
     case 'CHANNEL_HANGUP_COMPLETE':
       if (trunk) call.onTrunkHangupComplete(hangupFactsOf(event));
       else call.onHangupComplete(hangupFactsOf(event));

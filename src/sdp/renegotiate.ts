@@ -92,3 +92,19 @@ export function withSetup(sdp: string, role: 'active' | 'passive'): string {
   for (const m of session.media) m.setup = role;
   return write(session);
 }
+
+/**
+ * An offer built from the edge's last answer in the call: the same media,
+ * ICE and DTLS fingerprint, the DTLS role left open (actpass, which lets the
+ * client keep the one it has), the given direction, the version one higher.
+ */
+export function offerFrom(lastAnswer: string, direction: Direction): string {
+  const session = parse(lastAnswer);
+  for (const m of session.media) {
+    if (m.port === 0) continue;
+    m.direction = direction;
+    m.setup = 'actpass';
+  }
+  if (session.origin !== undefined) session.origin.sessionVersion = Number(session.origin.sessionVersion) + 1;
+  return write(session);
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log/logger.ts';
-import { OutboundCall, type CallPorts } from '../../src/calls/outbound-call.ts';
+import { DTMF_WAIT_MS, OutboundCall, type CallPorts } from '../../src/calls/outbound-call.ts';
 import type { CallEvent } from '../../src/matrix/call-events.ts';
 import type { CallOutcome } from '../../src/calls/hangup-causes.ts';
 import type { ApiCommand } from '../../src/esl/commands.ts';
@@ -171,14 +171,48 @@ describe('outbound call, driven over ESL', () => {
     expect(kinds(h)).toHaveLength(1);
   });
 
-  it('DTMF: refused before the far end answered, sent on the trunk leg as soon as it did, bridged or not', async () => {
+  it('DTMF: refused before the caller is answered; asked while the far end rings, it waits for the answer and goes in order on the trunk leg', async () => {
     const h = harness();
     h.call.start();
     expect(await h.call.sendDtmf('*5', undefined)).toMatch(/answered/);
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onMedia(FS_ANSWER); // the caller is answered (ringback); the far end still rings
+    const first = h.call.sendDtmf('*5', undefined);
+    const second = h.call.sendDtmf('12', 200);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(kinds(h)).toEqual([]);
     h.call.onTrunkAnswered();
-    expect(await h.call.sendDtmf('*5', undefined)).toBe('Sent *5.');
-    expect(await h.call.sendDtmf('12', 200)).toBe('Sent 12.');
-    expect(kinds(h)).toEqual([`uuid_send_dtmf ${h.call.trunkUuid} *5`, `uuid_send_dtmf ${h.call.trunkUuid} 12@200`]);
+    expect(await first).toBe('Sent *5.');
+    expect(await second).toBe('Sent 12.');
+    expect(kinds(h).filter((k) => k.startsWith('uuid_send_dtmf'))).toEqual([`uuid_send_dtmf ${h.call.trunkUuid} *5`, `uuid_send_dtmf ${h.call.trunkUuid} 12@200`]);
+  });
+
+  it('DTMF waiting for an answer that never comes is refused at the deadline, or when the call ends first; ESL sees nothing', async () => {
+    const h = harness();
+    h.call.start();
+    h.call.onCandidates([{ candidate: '' }]);
+    h.call.onMedia(FS_ANSWER);
+    const late = h.call.sendDtmf('1', undefined);
+    await vi.advanceTimersByTimeAsync(DTMF_WAIT_MS);
+    expect(await late).toMatch(/did not answer within 15 s/);
+    const cut = h.call.sendDtmf('2', undefined);
+    h.call.onMatrixHangup('user');
+    expect(await cut).toMatch(/ended before the far end answered/);
+    expect(kinds(h).filter((k) => k.startsWith('uuid_send_dtmf'))).toEqual([]);
+  });
+
+  it('a hold from the far end (CHANNEL_HOLD of the trunk leg) is offered to Matrix as sendonly, its end as sendrecv', async () => {
+    const h = await bridgedCall();
+    h.call.onTrunkHold(true);
+    await vi.advanceTimersByTimeAsync(0);
+    h.call.onTrunkHold(false);
+    await vi.advanceTimersByTimeAsync(0);
+    const offers = h.sent.filter((x) => x.type === 'm.call.negotiate').map((x) => x.content['description'] as { type: string; sdp: string });
+    expect(offers.map((o) => o.type)).toEqual(['offer', 'offer']);
+    expect(offers[0]!.sdp).toMatch(/a=sendonly/);
+    expect(offers[0]!.sdp).toMatch(/a=setup:actpass/);
+    expect(offers[1]!.sdp).toMatch(/a=sendrecv/);
+    expect(h.ended).toEqual([]);
   });
 
   it('the originate fails: the trunk leg\'s cause and SIP status (486) end the call, the media leg goes too', async () => {

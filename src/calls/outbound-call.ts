@@ -458,7 +458,8 @@ export class OutboundCall {
   async #negotiate(offer: string): Promise<void> {
     if (this.#state === 'ended') return;
     const previous = this.#matrixAnswerSdp;
-    if (this.#state !== 'answered' || previous === undefined || this.version !== '1') {
+    // To the Matrix client the call is up from its m.call.answer (ringback plays while the far end rings): a hold may come from then on.
+    if (previous === undefined || this.version !== '1') {
       this.log.warn({ state: this.#state }, 'a negotiate before the call was answered: ending it');
       await this.hangup('NORMAL_TEMPORARY_FAILURE', { cause: 'NORMAL_TEMPORARY_FAILURE', sipStatus: undefined, reason: 'unknown_error', notice: 'The call was ended: it was renegotiated before it was connected.' });
       return;

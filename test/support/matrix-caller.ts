@@ -21,6 +21,12 @@ export interface CallerOptions {
   readonly invitee?: string;
   /** More m-lines after the first audio one (e.g. ['video']), each gathering its own candidates. */
   readonly extraMedia?: ReadonlyArray<'audio' | 'video'>;
+  /**
+   * matrix-js-sdk's candidate timing: the invite goes with the candidates
+   * gathered so far in its offer (here: the first one), the later ones and
+   * end-of-candidates follow in one m.call.candidates this long after it.
+   */
+  readonly jsSdkBatchMs?: number;
 }
 
 export class WeriftCaller {
@@ -49,6 +55,7 @@ export class WeriftCaller {
 
   /** Create the offer, send the invite, trickle candidates as they come. Resolves when all were sent. */
   async invite(): Promise<void> {
+    if (this.options.jsSdkBatchMs !== undefined) return this.#inviteLikeJsSdk(this.options.jsSdkBatchMs);
     const queue: Array<Json | undefined> = [];
     let invited = false;
     let resolveDone!: () => void;
@@ -76,6 +83,33 @@ export class WeriftCaller {
     invited = true;
     flush();
     await this.#gatheringDone;
+  }
+
+  /** When the batch of later candidates went (matrix-js-sdk timing), Date.now(). */
+  batchSentAt = 0;
+
+  async #inviteLikeJsSdk(batchMs: number): Promise<void> {
+    const gathered: Json[] = [];
+    let complete!: () => void;
+    const done = new Promise<void>((r) => (complete = r));
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (c) gathered.push(c.toJSON() as unknown as Json);
+      else complete();
+    });
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    await done;
+    const [first, ...later] = gathered;
+    if (first === undefined) throw new Error('werift gathered no candidate');
+    // the offer as matrix-js-sdk sends it: what was gathered so far inline, no end-of-candidates
+    const sdp = offer.sdp.replace(/(a=mid:0\r\n)/, `$1a=${String(first['candidate']).replace(/^a=/, '')}\r\n`);
+    this.offerSdp = sdp;
+    this.trickled.push(first as never);
+    this.send('m.call.invite', { offer: { type: 'offer', sdp }, lifetime: this.options.lifetime ?? 60_000 });
+    await new Promise<void>((r) => setTimeout(r, batchMs));
+    this.trickled.push(...(later as never[]));
+    this.batchSentAt = Date.now();
+    this.send('m.call.candidates', { candidates: [...later, { candidate: '' }] });
   }
 
   /** Apply the edge's answer to werift (which checks mids, BUNDLE, DTLS, ICE). */

@@ -40,6 +40,8 @@ export interface StackOptions {
   readonly vertoPort?: number;
   /** Pre-processor variables over the shipped vars-matrix-sip-edge.xml (e.g. mse_inbound_enabled). */
   readonly dialplanOverrides?: Readonly<Record<string, string>>;
+  /** The Verto leg's CHANNEL_ANSWER (and so its bridge) waits this long for its DTLS, as on FreeSWITCH (0.15-1.1 s observed). */
+  readonly vertoDtlsDelayMs?: number;
 }
 
 /** Every call-level request the Verto server received, in order (what the edge sent over the wire). */
@@ -165,6 +167,7 @@ export async function startFreeSwitch(options: StackOptions = {}): Promise<FreeS
     gateways: Object.fromEntries((options.gateways ?? ['example_trunk']).map((g) => [g, { profile: 'external' }])),
     originateTimeoutMs: options.originateTimeoutMs ?? 60_000,
     farEnd: options.farEnd ?? { default: { kind: 'answer', ringMs: 20 } },
+    ...(options.vertoDtlsDelayMs === undefined ? {} : { vertoDtlsDelayMs: options.vertoDtlsDelayMs }),
   };
   const m = new FreeSwitchModel(modelOptions);
   model = m;

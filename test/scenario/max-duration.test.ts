@@ -28,7 +28,7 @@ describe('an answered outbound call at calls.max_duration_s', () => {
     await caller.applyAnswer(content(answer));
     const since = f.notices().length;
     // The caller is answered for ringback before the far end; the limit counts from the bridge of the two legs.
-    await pollUntil(() => f.fs.model.channels().length === 2 && f.fs.model.channels().every((c) => c.bridgedTo !== undefined), 'both legs bridged');
+    await f.waitEvent(f.byEdge('m.call.asserted_identity', caller.options.callId)); // the edge saw the bridge
     const answeredAt = Date.now();
 
     // Nobody hangs up: the edge does, at the limit.

@@ -84,7 +84,9 @@ describe('policy refusals: nothing reaches FreeSWITCH', () => {
     const first = await f.call('+4930200001');
     await f.waitEvent(f.byEdge('m.call.answer', first.options.callId));
     const second = await f.call('+4930200002');
-    await f.waitEvent(f.byEdge('m.call.answer', second.options.callId));
+    // both bridged (the edge asserts who each is connected to then): nothing of theirs is still on its way to FreeSWITCH
+    await f.waitEvent(f.byEdge('m.call.asserted_identity', first.options.callId));
+    await f.waitEvent(f.byEdge('m.call.asserted_identity', second.options.callId));
     await f.say('!dial +4930200003');
     const since = f.notices().length;
     const mark = f.freeswitchMark();
@@ -209,18 +211,25 @@ describe('!dtmf is validated before anything reaches ESL', () => {
     expect(f.tap.text().slice(mark)).not.toContain('uuid_send_dtmf');
   });
 
-  it('while the call is still ringing, DTMF is refused (uuid_send_dtmf would pre-answer the channel)', async () => {
+  it('while the call is still ringing, DTMF waits for the answer; the caller hanging up first, it is refused, and nothing reached ESL (uuid_send_dtmf would pre-answer the trunk leg)', async () => {
     const before = f.fs.vertoRecord.length;
     const caller = await f.call(RINGS_FOREVER);
     await f.vertoInviteFor(RINGS_FOREVER, before);
     // The trunk leg exists and rings: the call is dialled, not answered.
     await pollUntil(() => f.fs.model.channels().some((c) => c.name.startsWith('sofia/') && c.answerState === 'ringing'), 'SIP leg ringing');
+    await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId)); // answered for ringback: to the caller the call is up
     const mark = f.tap.text().length;
-    expect(await f.say('!dtmf 5')).toMatch(/only be sent once the call is answered/);
-    expect(f.tap.text().slice(mark)).not.toContain('uuid_send_dtmf');
-    // The trunk leg still rings (the media leg may be pre-answered for ringback).
-    expect(f.fs.model.channels().filter((c) => c.name.startsWith('sofia/')).every((c) => c.answerState === 'ringing')).toBe(true);
+    const noticesBefore = f.notices().length;
+    f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.room.message', { msgtype: 'm.text', body: '!dtmf 5' });
+    // Once a later /sync answer carried a marker sent after it, the edge has taken the command (it waits, unanswered).
+    const marker = f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'org.example.test.marker', {});
+    await f.mx.hs.waitForRequest((r) => r.userId === f.mx.edgeUserId && r.path.endsWith('/sync') && JSON.stringify(r.response).includes(marker), 8_000);
+    expect(f.notices().slice(noticesBefore)).toEqual([]);
     caller.hangup();
+    expect(await f.waitNotice(/Not sent: the call ended before the far end answered/, noticesBefore)).toMatch(/Not sent/);
     await pollUntil(() => f.fs.vertoRecord.slice(before).some((r) => r.method === 'bye'), 'verto.bye after the Matrix hangup');
+    expect(f.tap.text().slice(mark)).not.toContain('uuid_send_dtmf');
+    // The trunk leg never answered (it was cancelled ringing).
+    expect(f.fs.model.channels().filter((c) => c.name.startsWith('sofia/') && c.answered)).toEqual([]);
   });
 });

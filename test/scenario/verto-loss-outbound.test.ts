@@ -25,7 +25,8 @@ describe('Verto connection lost during an answered outbound call', () => {
     const caller = await f.call('+4930500001');
     const invite = await f.vertoInviteFor('+4930500001', before);
     const answer = await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId));
-    await pollUntil(() => f.fs.model.channels().length === 2 && f.fs.model.channels().every((c) => c.bridgedTo !== undefined), 'both legs up and bridged');
+    // The edge knows the legs are bridged (it says who the call is connected to then).
+    await f.waitEvent(f.byEdge('m.call.asserted_identity', caller.options.callId));
     const sipLeg = f.fs.model.channels().find((c) => c.uuid !== invite.callId)!.uuid;
 
     const noticesBefore = f.notices().length;

@@ -54,6 +54,9 @@ export class WireTap extends EventEmitter {
     this.connections += 1;
     this.open += 1;
     const upstream = createConnection(this.#target);
+    // A tap must not add Nagle's delays to what it relays.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     this.#sockets.add(client);
     this.#sockets.add(upstream);
     client.on('data', (d: Buffer) => {

@@ -58,6 +58,7 @@ export class EslServer {
   }
 
   #accept(socket: Socket): void {
+    socket.setNoDelay(true);
     const peer = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const acl = this.#options.allowFrom;
     if (acl !== undefined && !acl.includes(peer)) {

@@ -149,12 +149,13 @@ describe('outbound template: refusals', () => {
 });
 
 describe('outbound template: media-leg mode (mse_mode=park)', () => {
-  it('pre-answers and parks, dials nothing and reads no other variable', () => {
+  it('pre-answers, plays the ringback tone, parks; dials nothing and reads no other variable', () => {
     const cases: Record<string, string>[] = [{ mse_mode: 'park' }, { ...VALID, mse_mode: 'park' }, { mse_mode: 'park', mse_destination: '${system(id)}' }];
     for (const dvars of cases) {
       const result = routeOf(vertoCall(dvars));
-      expect(result.actions.map((a) => a.app)).toEqual(['set', 'pre_answer', 'park']);
+      expect(result.actions.map((a) => a.app)).toEqual(['set', 'pre_answer', 'playback', 'park']);
       expect(result.actions[0]?.data).toMatch(/^media_timeout=\d+$/);
+      expect(result.actions[2]?.data).toBe('tone_stream://%(2000,4000,440,480);loops=-1');
       expect(result.apiCalls).toEqual([]);
     }
   });

@@ -35,7 +35,10 @@ describe('MatrixBot back-fills a limited timeline', () => {
     if (opts.joinedBefore === true) {
       h.join(edge.userId, roomId);
       // history older than the process: never delivered, not even from a gap
-      h.sendEvent(alice.userId, roomId, 'm.call.invite', invite('before-start'));
+      const id = h.sendEvent(alice.userId, roomId, 'm.call.invite', invite('before-start'));
+      // the process starts after it: not within the same millisecond (origin_server_ts has ms resolution)
+      const ts = h.events({ roomId }).find((e) => e['event_id'] === id)!['origin_server_ts'] as number;
+      await pollUntil(() => Date.now() > ts, 'the clock past the event', 1_000, 1);
     }
     const b = new MatrixBot({
       homeserverUrl: h.url,

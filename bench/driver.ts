@@ -37,15 +37,17 @@ export class CallDriver {
   readonly #callerOf = new Map<number, BenchCaller>();
   readonly #byVertoId = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #candidates: 'complete' | 'jssdk';
   #next = 0;
 
   /** `isEdgeUser`: the senders that are the edge (its bot account, or in appservice mode its ghosts). */
-  constructor(hs: HomeserverSimulator, isEdgeUser: (userId: string) => boolean, callers: BenchCaller[], holdMs: number, concurrency: number) {
+  constructor(hs: HomeserverSimulator, isEdgeUser: (userId: string) => boolean, callers: BenchCaller[], holdMs: number, concurrency: number, candidates: 'complete' | 'jssdk' = 'complete') {
     this.#hs = hs;
     this.#isEdgeUser = isEdgeUser;
     this.#callers = callers;
     this.#holdMs = holdMs;
     this.#concurrency = concurrency;
+    this.#candidates = candidates;
   }
 
   /** Start one call set-up now; false (and counted) when at the concurrency cap. */
@@ -64,8 +66,16 @@ export class CallDriver {
       party_id: 'BENCH',
       version: '1',
       lifetime: 60_000,
-      offer: { type: 'offer', sdp: benchOffer(n) },
+      offer: { type: 'offer', sdp: this.#candidates === 'jssdk' ? benchOffer(n).replace('a=end-of-candidates\r\n', '') : benchOffer(n) },
     });
+    if (this.#candidates === 'jssdk') {
+      // matrix-js-sdk's timing: end-of-candidates in one m.call.candidates about 2 s after the invite
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#hs.sendEvent(caller.userId, caller.roomId, 'm.call.candidates', { call_id: `${CALL_ID_PREFIX}${n}`, party_id: 'BENCH', version: '1', candidates: [{ candidate: '' }] });
+      }, 2_000);
+      this.#timers.add(timer);
+    }
     return true;
   }
 
@@ -100,6 +110,13 @@ export class CallDriver {
     }
   }
 
+  /** FreeSWITCH simulator hook: the trunk leg of a call was created. */
+  onTrunkLeg(matrixCallId: string): void {
+    if (!matrixCallId.startsWith(CALL_ID_PREFIX)) return;
+    const times = this.timeline.get(Number(matrixCallId.slice(CALL_ID_PREFIX.length)));
+    times.trunkCreated ??= performance.now();
+  }
+
   /** Verto server hook: every frame it receives from / writes to the edge. */
   onVertoFrame(direction: 'received' | 'sent', text: string): void {
     const at = performance.now();
@@ -110,12 +127,13 @@ export class CallDriver {
       if (n === undefined || vertoId === undefined) return;
       this.#byVertoId.set(vertoId, n);
       this.timeline.get(n).vertoInviteReceived = at;
-    } else if (direction === 'sent' && text.includes('"verto.answer"')) {
+    } else if (direction === 'sent' && (text.includes('"verto.media"') || text.includes('"verto.answer"'))) {
+      // The media leg's SDP reaches the edge first in verto.media (its pre-answer), which the edge answers Matrix with.
       const vertoId = str(obj(obj(JSON.parse(text) as unknown)['params'])['callID']);
       const n = vertoId === undefined ? undefined : this.#byVertoId.get(vertoId);
       if (n === undefined || vertoId === undefined) return;
       this.#byVertoId.delete(vertoId);
-      this.timeline.get(n).vertoAnswerSent = at;
+      this.timeline.get(n).vertoAnswerSent ??= at;
     }
   }
 

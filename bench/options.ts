@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly syncTimeoutMs: number;
   /** Write a V8 CPU profile of the edge beside its log (node --cpu-prof). */
   readonly cpuProf: boolean;
+  /** How callers send their ICE candidates: a complete offer (end-of-candidates in it), or matrix-js-sdk's way (the offer without it, end-of-candidates 2 s later). */
+  readonly candidates: 'complete' | 'jssdk';
   /** Extra node options for the edge process (e.g. V8 heap flags), space-separated. */
   readonly nodeArgs: readonly string[];
 }
@@ -37,6 +39,8 @@ export const USAGE = `npm run bench -- [options]
                       each with a fresh edge and fresh simulators; one table)
   --starve            take one core away from the edge: pin it to one CPU (taskset)
                       with a busy loop pinned to the same CPU beside it
+  --candidates <c>    complete (default: each offer carries end-of-candidates) or
+                      jssdk (matrix-js-sdk's timing: end-of-candidates 2 s after the invite)
   --rate <n>          call set-ups started per second (default 100)
   --duration <s>      seconds during which calls are started (default 20)
   --hold <s>          seconds each answered call stays up (default 22)
@@ -65,6 +69,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     options: {
       mode: { type: 'string' },
       starve: { type: 'boolean' },
+      candidates: { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
       hold: { type: 'string' },
@@ -84,6 +89,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
   return {
     modes: mode === 'both' ? BENCH_MODES : [mode as BenchMode],
     starve: values.starve === true,
+    candidates: candidatesOf(values.candidates),
     rate: positive('rate', values.rate, 100, 0.1),
     durationS: positive('duration', values.duration, 20, 0.1),
     holdS: positive('hold', values.hold, 22),
@@ -95,4 +101,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     cpuProf: values['cpu-prof'] === true,
     nodeArgs: (values['node-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
   };
+}
+
+function candidatesOf(v: string | undefined): 'complete' | 'jssdk' {
+  if (v === undefined || v === 'complete') return 'complete';
+  if (v === 'jssdk') return 'jssdk';
+  throw new Error(`--candidates must be complete or jssdk (got ${v})`);
 }

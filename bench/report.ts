@@ -128,6 +128,10 @@ export interface ModeResult {
   readonly leftLive: number;
   readonly inviteHop: Spread;
   readonly answerHop: Spread;
+  /** m.call.invite stored -> the trunk leg created (its INVITE leaves). */
+  readonly postDialHop: Spread;
+  /** How the callers sent their candidates (complete offers, or matrix-js-sdk's 2 s batch). */
+  readonly candidates: 'complete' | 'jssdk';
   /** The edge process's CPU time over the run, ms (/proc/<pid>/stat utime + stime). */
   readonly edgeCpuMs: number;
   /** The same from prom-client's process_cpu_seconds_total (process.cpuUsage). */
@@ -157,14 +161,16 @@ export function formatComparison(results: readonly ModeResult[]): string {
     `matrix-sip-edge benchmark, modes side by side: ${results.map((r) => r.mode).join(', ')}${results.some((r) => r.starve !== undefined) ? ' (--starve)' : ''}`,
     `machine: ${machine()}`,
     '',
-    '| mode | --starve | calls set up / offered | invite hop p50 / p99 | answer hop p50 / p99 | edge CPU per call | RSS per live call | peak live | other load on the machine |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| mode | --starve | candidates | calls set up / offered | post-dial (invite stored -> trunk INVITE) p50 / p99 | invite hop p50 / p99 | answer hop p50 / p99 | edge CPU per call | RSS per live call | peak live | other load on the machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) =>
       [
         '',
         r.mode,
         r.starve === undefined ? 'no' : `yes (CPU ${r.starve.cpu}, busy loop got ${(r.starve.loopShare * 100).toFixed(0)}%)`,
+        r.candidates === 'jssdk' ? "matrix-js-sdk's 2 s batch" : 'complete offer',
         `${count(r.setUp)} / ${count(r.offered)}${r.lost > 0 ? ` (${count(r.lost)} lost)` : ''}${r.refused > 0 ? ` (${count(r.refused)} refused)` : ''}${r.skipped > 0 ? ` (${count(r.skipped)} skipped)` : ''}`,
+        `${f2(r.postDialHop.p50)} / ${f2(r.postDialHop.p99)} ms`,
         `${f2(r.inviteHop.p50)} / ${f2(r.inviteHop.p99)} ms`,
         `${f2(r.answerHop.p50)} / ${f2(r.answerHop.p99)} ms`,
         `${f2(cpuPerCall(r))} ms (${f2(r.edgeSystemCpuMs / r.setUp)} in the kernel)`,
@@ -175,7 +181,7 @@ export function formatComparison(results: readonly ModeResult[]): string {
       ].join(' | ').trim(),
     ),
     '',
-    'hops: Matrix invite stored -> verto.invite received; verto.answer sent -> Matrix answer stored (after the warm-up calls).',
+    'post-dial: Matrix invite stored -> the trunk leg created (its SIP INVITE leaves); hops: Matrix invite stored -> verto.invite received; verto.media (or verto.answer) sent -> Matrix answer stored (after the warm-up calls).',
     'edge CPU per call: the edge process\'s utime + stime (/proc/<pid>/stat) from the first set-up until every call ended, / calls set up.',
     'RSS per live call: (peak RSS - RSS at the start) / peak live calls.',
     'other load: the share of the machine\'s CPU time used by processes other than the edge, the simulators and the busy loop, and stolen by the hypervisor, during the run.',

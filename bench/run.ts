@@ -79,7 +79,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
   // The edge's config, state, log and CPU profile: a fresh directory outside the repository.
   const dir = mkdtempSync(join(tmpdir(), `mse-bench-${mode}-`));
   let driver: CallDriver | undefined;
-  const hooks: BenchStackHooks = { onVertoFrame: (d, t) => driver?.onVertoFrame(d, t), onEventStored: (e) => driver?.onEventStored(e) };
+  const hooks: BenchStackHooks = { onVertoFrame: (d, t) => driver?.onVertoFrame(d, t), onEventStored: (e) => driver?.onEventStored(e), onTrunkLeg: (id) => driver?.onTrunkLeg(id) };
   const stack: BenchStack = await startBenchStack(mode, dir, hooks, opts, users, REPO);
   let starver: Starver | undefined;
   let edge: BenchEdge | undefined;
@@ -93,7 +93,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const callers = await stack.openRooms();
     const pinned = starver === undefined ? '' : `; pinned to CPU ${allowedCpus(running.child.pid!).join(',')} beside a busy loop (pid ${starver.pid})`;
     process.stdout.write(`\n[${mode}] edge ready (pid ${running.child.pid}${pinned}), ${users} callers; ${total} calls at ${opts.rate}/s for ${opts.durationS} s, hold ${opts.holdS} s\n`);
-    const calls = new CallDriver(stack.hs, stack.isEdgeUser, callers, opts.holdS * 1000, opts.concurrency);
+    const calls = new CallDriver(stack.hs, stack.isEdgeUser, callers, opts.holdS * 1000, opts.concurrency, opts.candidates);
     driver = calls;
     const rssStart = running.rss();
     const first = await running.metrics(); // resets prom-client's event-loop histogram: the figures cover the run only
@@ -143,6 +143,7 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
     const peakLive = Math.max(sampler.livePeak, calls.peakLive);
     const inviteHop = t.inviteHop(warmup);
     const answerHop = t.answerHop(warmup);
+    const postDialHop = t.postDialHop(warmup);
     const result: ModeResult = {
       mode,
       starve: starver === undefined ? undefined : { cpu: starver.cpu, loopShare: (starver.cpuMs() - loopCpuStart) / wallMs },
@@ -155,6 +156,8 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
       leftLive,
       inviteHop,
       answerHop,
+      postDialHop,
+      candidates: opts.candidates,
       edgeCpuMs: cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system,
       edgeSystemCpuMs: cpuEnd.system - cpuStart.system,
       edgeCpuMsProm: ((sampleValue(final, 'mse_process_process_cpu_seconds_total') ?? NaN) - promCpuStart) * 1000,

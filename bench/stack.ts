@@ -18,6 +18,8 @@ import { TEST_SECRETS } from '../test/support/secrets.ts';
 export interface BenchStackHooks {
   readonly onVertoFrame: (direction: 'received' | 'sent', text: string) => void;
   readonly onEventStored: (event: JsonObject) => void;
+  /** FreeSWITCH simulator: a trunk leg of the edge was created, for this Matrix call id. */
+  readonly onTrunkLeg?: (matrixCallId: string) => void;
 }
 
 export interface FreeSwitchSims {
@@ -37,6 +39,15 @@ export async function startFreeSwitchSims(hooks: BenchStackHooks, farEndRingMs: 
     farEnd: { default: { kind: 'answer', ringMs: farEndRingMs } },
   });
   const esl = new EslServer(model, { password: TEST_SECRETS.eslPassword });
+  // The moment the trunk leg exists is the moment its INVITE leaves (mse_leg=trunk: the edge's originate).
+  model.onEvent((e) => {
+    if (hooks.onTrunkLeg === undefined) return;
+    const header = (name: string) => e.headers.find(([k]) => k === name)?.[1];
+    if (header('Event-Name') !== 'CHANNEL_CREATE' || !(header('Channel-Name') ?? '').startsWith('sofia/')) return;
+    const uuid = header('Unique-ID');
+    const callId = uuid === undefined ? undefined : model.channel(uuid)?.getVar('mse_matrix_call_id');
+    if (callId !== undefined) hooks.onTrunkLeg(callId);
+  });
   try {
     const eslPort = await esl.listen(0, '127.0.0.1');
     const verto = await VertoServer.start({

@@ -4,6 +4,8 @@
 export interface CallTimes {
   /** Homeserver: the m.call.invite was stored (before the edge could see it). */
   inviteStored?: number;
+  /** FreeSWITCH simulator: the trunk leg was created (the SIP INVITE to the trunk leaves). */
+  trunkCreated?: number;
   /** Verto server: the verto.invite arrived. */
   vertoInviteReceived?: number;
   /** Verto server: verto.answer was written to the edge. */
@@ -44,6 +46,11 @@ export class Timeline {
   /** Matrix invite stored -> Verto invite received: the edge's first hop, as the simulators saw it (calls numbered from `from`). */
   inviteHop(from = 0): Spread {
     return spread(this.#after(from).flatMap((t) => (t.inviteStored !== undefined && t.vertoInviteReceived !== undefined ? [t.vertoInviteReceived - t.inviteStored] : [])));
+  }
+
+  /** Matrix invite stored -> trunk leg created: the post-dial delay the edge adds. */
+  postDialHop(from = 0): Spread {
+    return spread(this.#after(from).flatMap((t) => (t.inviteStored !== undefined && t.trunkCreated !== undefined ? [t.trunkCreated - t.inviteStored] : [])));
   }
 
   /** Verto answer sent -> Matrix answer stored: the edge's second hop. */

@@ -54,7 +54,7 @@ export async function startBenchStack(mode: BenchMode, dir: string, hooks: Bench
       esl: { host: '127.0.0.1', port: fs.eslPort, password: TEST_SECRETS.eslPassword },
       verto: { url: `ws://127.0.0.1:${fs.vertoPort}`, login: 'edge@127.0.0.1', password: TEST_SECRETS.vertoPassword },
       http: { host: '127.0.0.1', port: httpPort },
-      calls: { gathering_window_ms: 500, hangup_cause_wait_ms: 1500, ring_timeout_s: 60 },
+      calls: { gathering_window_ms: 3_000, hangup_cause_wait_ms: 1500, ring_timeout_s: 60 },
       routing: { default_country: 'DE', default_gateway: 'example_trunk' },
       policy: {
         allowed_users: Array.from({ length: callers }, (_, i) => callerId(i)),

@@ -59,6 +59,8 @@ export class AppserviceLink implements MatrixLink {
   /** Room states being read, one request per room at a time. */
   readonly #loading = new Map<string, Promise<void>>();
   readonly #encryptedRooms = new Set<string>();
+  /** DMs being created, by "<as> <user>". */
+  readonly #creatingRooms = new Map<string, Promise<string>>();
   /** Invitations to the edge's users not yet answered: who invited (for a ghost's DM). */
   readonly #invitedBy = new Map<string, string>();
   #encryptedEvents = 0;
@@ -220,12 +222,7 @@ export class AppserviceLink implements MatrixLink {
         return { roomId: target.room, speaker: undefined, noticeFrom: undefined };
       }
     }
-    let roomId = this.#store.directRoom(as, target.user);
-    if (roomId === undefined) {
-      roomId = await this.#api.createDirectRoom(as, target.user, undefined);
-      this.#store.putDirectRoom(as, target.user, roomId);
-      this.#log.info({ room: roomId, user: target.user, ghost: as }, 'created a DM to ring');
-    }
+    const roomId = this.#store.directRoom(as, target.user) ?? (await this.#createDirectRoom(as, target.user));
     return { roomId, speaker: ghost, noticeFrom: ghost };
   }
 
@@ -243,6 +240,25 @@ export class AppserviceLink implements MatrixLink {
     const result = await this.#api.put(send.roomId, send.type, send.txnId, { ...send.content }, send.sender ?? this.#speakerIn(send.roomId));
     if (!result.ok && result.retry && !/^\d/.test(result.reason)) this.#lost(result.reason);
     return result;
+  }
+
+  /** A new DM from `as` with a user; two calls at once for the same pair share one. */
+  async #createDirectRoom(as: string, userId: string): Promise<string> {
+    const key = `${as} ${userId}`;
+    const running = this.#creatingRooms.get(key);
+    if (running !== undefined) return running;
+    const work = (async () => {
+      const roomId = await this.#api.createDirectRoom(as, userId, undefined);
+      this.#store.putDirectRoom(as, userId, roomId);
+      this.#log.info({ room: roomId, user: userId, ghost: as }, 'created a DM to ring');
+      return roomId;
+    })();
+    this.#creatingRooms.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.#creatingRooms.delete(key);
+    }
   }
 
   /** Who speaks for the edge in a room when a send does not say: the bot when it is there, else the room's ghost. */
@@ -268,7 +284,13 @@ export class AppserviceLink implements MatrixLink {
     if (running !== undefined) return running;
     const work = (async () => {
       const as = this.#readerOf(roomId);
-      this.#rooms.load(roomId, await this.#api.roomState(roomId, as));
+      this.#rooms.beginLoad(roomId);
+      try {
+        this.#rooms.load(roomId, await this.#api.roomState(roomId, as));
+      } catch (err) {
+        this.#rooms.abortLoad(roomId);
+        throw err;
+      }
     })();
     this.#loading.set(roomId, work);
     try {
@@ -359,6 +381,8 @@ export class AppserviceLink implements MatrixLink {
 
   #onMember(e: PushedEvent, target: string): void {
     const membership = e.content['membership'];
+    // Someone left (or was banned from) a DM, the edge's own users included: it is no DM to ring any more.
+    if (membership === 'leave' || membership === 'ban') this.#store.forgetDirectRoomsIn(e.roomId, target);
     if (this.isEdgeUser(target)) {
       if (membership === 'invite' && !this.isEdgeUser(e.sender)) {
         if (this.#invitedBy.size < 10_000) this.#invitedBy.set(`${e.roomId} ${target}`, e.sender);
@@ -366,12 +390,7 @@ export class AppserviceLink implements MatrixLink {
       }
       return;
     }
-    if (membership === 'leave' || membership === 'ban') {
-      for (const ghost of this.#rooms.joined(e.roomId, (u) => this.#directory.numberOf(u) !== undefined)) {
-        if (this.#store.directRoom(ghost, target) === e.roomId) this.#store.forgetDirectRoom(ghost, target);
-      }
-      return;
-    }
+    if (membership === 'leave' || membership === 'ban') return;
     const prev = e.prevContent;
     if (membership === 'join' && prev?.['membership'] === 'join' && e.content['displayname'] !== prev['displayname']) {
       this.#names.emit({ roomId: e.roomId, userId: target, displayName: typeof e.content['displayname'] === 'string' ? e.content['displayname'] : undefined });

@@ -2,7 +2,7 @@
 // (app_service_config_files) and the edge reads its tokens from. Written by
 // `matrix-sip-edge register`, mode 0600; validated like any other input.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { Secret } from '../config/secret.ts';
@@ -74,6 +74,8 @@ export function newRegistration(s: RegistrationSettings): Record<string, unknown
 export function writeRegistration(path: string, registration: Record<string, unknown>, force: boolean): void {
   if (!force && existsSync(path)) throw new RegistrationError(`${path} exists already; remove it, or pass --force to make new tokens (the homeserver must then load the new file)`);
   writeFileSync(path, stringifyYaml(registration), { mode: 0o600, flag: force ? 'w' : 'wx' });
+  // The mode applies only to a file created: one replaced with --force keeps its old mode otherwise.
+  chmodSync(path, 0o600);
 }
 
 export function parseRegistration(text: string, path: string): Registration {

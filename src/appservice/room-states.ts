@@ -63,8 +63,21 @@ export class RoomStates {
     return room;
   }
 
+  /** State changes applied while a room's state is being read (replayed over the snapshot). */
+  readonly #duringLoad = new Map<string, StateChange[]>();
+
+  /** A room's state is about to be read: the changes that arrive meanwhile are kept for it. */
+  beginLoad(roomId: string): void {
+    this.#duringLoad.set(roomId, []);
+  }
+
   /** A state event the homeserver pushed (or read with the room's state). */
   apply(roomId: string, change: StateChange): void {
+    this.#duringLoad.get(roomId)?.push(change);
+    this.#applyOne(roomId, change);
+  }
+
+  #applyOne(roomId: string, change: StateChange): void {
     const room = this.#room(roomId);
     if (change.type === 'm.room.power_levels' && change.stateKey === '') room.powerLevels = change.content;
     else if (change.type === DESTINATION_STATE_TYPE && change.stateKey === '') room.destination = change.content;
@@ -78,14 +91,24 @@ export class RoomStates {
 
   /** The answer of GET /rooms/{roomId}/state: the room's whole state, replacing what was known. */
   load(roomId: string, state: unknown): void {
+    const meanwhile = this.#duringLoad.get(roomId) ?? [];
+    this.#duringLoad.delete(roomId);
     this.#rooms.delete(roomId);
     const room = this.#room(roomId);
     room.complete = true;
-    if (!Array.isArray(state)) return;
-    for (const raw of state) {
-      const e = stateEventSchema.safeParse(raw);
-      if (e.success) this.apply(roomId, { type: e.data.type, stateKey: e.data.state_key, content: e.data.content });
+    if (Array.isArray(state)) {
+      for (const raw of state) {
+        const e = stateEventSchema.safeParse(raw);
+        if (e.success) this.#applyOne(roomId, { type: e.data.type, stateKey: e.data.state_key, content: e.data.content });
+      }
     }
+    // What arrived while the snapshot was read is newer than it, or the same.
+    for (const change of meanwhile) this.#applyOne(roomId, change);
+  }
+
+  /** The read failed: stop keeping changes for it. */
+  abortLoad(roomId: string): void {
+    this.#duringLoad.delete(roomId);
   }
 
   forget(roomId: string): void {

@@ -220,7 +220,8 @@ export class CallManager {
     if (ended === undefined) return;
     clearTimeout(ended.timer);
     this.#endedLegs.delete(uuid);
-    this.#store.deleteCall(ended.callId);
+    // the other leg of the call may still be on its way out
+    if (![...this.#endedLegs.values()].some((e) => e.callId === ended.callId)) this.#store.deleteCall(ended.callId);
     if (this.#endedLegs.size === 0) for (const fn of [...this.#endedLegsIdle]) fn();
   }
 
@@ -456,8 +457,14 @@ export class CallManager {
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
     // Forgotten once its leg is gone; until then kept marked told, so that neither
     // the channel walk nor a restart tells Matrix of its end a second time.
-    if (call.uuid === this.#goneLeg || (call instanceof OutboundCall && !call.mediaLegMayExist)) this.#store.deleteCall(call.matrixCallId);
-    else this.#awaitLegGone(call.uuid, call.matrixCallId);
+    // An outbound call has two legs (the media leg and the trunk leg the edge originated): the row goes once both are.
+    const legs =
+      call instanceof OutboundCall
+        ? [...(call.mediaLegMayExist ? [call.uuid] : []), ...(call.trunkLegMayExist ? [call.trunkUuid] : [])]
+        : [call.uuid];
+    const waiting = legs.filter((uuid) => uuid !== this.#goneLeg);
+    if (waiting.length === 0) this.#store.deleteCall(call.matrixCallId);
+    else for (const uuid of waiting) this.#awaitLegGone(uuid, call.matrixCallId);
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
     if (call instanceof OutboundCall) this.#byUuid.delete(call.trunkUuid);

@@ -117,6 +117,8 @@ export class OutboundCall {
   #negotiating: Promise<void> = Promise.resolve();
   /** ESL reported the media leg's CHANNEL_HANGUP_COMPLETE. */
   #mediaLegHungUp = false;
+  /** ESL reported the trunk leg's CHANNEL_HANGUP_COMPLETE. */
+  #trunkHungUp = false;
   /** !dtmf commands, in the order asked. */
   #dtmfChain: Promise<void> = Promise.resolve();
   /** Waiting for the far end's answer (queued DTMF). */
@@ -158,6 +160,11 @@ export class OutboundCall {
   /** True once the media leg was placed (FreeSWITCH may hold a Verto leg of this call). */
   get dialled(): boolean {
     return this.#media !== 'none';
+  }
+
+  /** True while FreeSWITCH may still hold the trunk leg: its originate did not fail and its CHANNEL_HANGUP_COMPLETE was not seen. */
+  get trunkLegMayExist(): boolean {
+    return !this.#trunkHungUp && this.#failedCause === undefined;
   }
 
   /** True while FreeSWITCH may still hold the media leg: placed, and its CHANNEL_HANGUP_COMPLETE not seen yet. */
@@ -241,8 +248,12 @@ export class OutboundCall {
 
   /** BACKGROUND_JOB of the originate: "+OK <uuid>" at the answer, "-ERR <CAUSE>" when the far end did not answer. */
   #onOriginateResult(body: string): void {
-    if (this.#state === 'ended') return;
     const text = body.trim();
+    if (this.#state === 'ended') {
+      // The call ended while the originate was under way (a kill can miss a leg FreeSWITCH had not created yet): the far end answered a call nobody holds.
+      if (text.startsWith('+OK')) void killLeg(this.#ports, this.trunkUuid, 'NORMAL_CLEARING', this.log);
+      return;
+    }
     if (text.startsWith('+OK')) {
       this.onTrunkAnswered();
       return;
@@ -268,6 +279,7 @@ export class OutboundCall {
 
   /** ESL CHANNEL_HANGUP_COMPLETE of the trunk leg: the far end's outcome, the source of truth. */
   onTrunkHangupComplete(facts: Omit<HangupFacts, 'answered'>): void {
+    this.#trunkHungUp = true;
     if (this.#state === 'ended') return;
     const answered = this.#trunk === 'answered';
     this.#trunk = 'gone';
@@ -617,7 +629,10 @@ export class OutboundCall {
     }
     // One after the other, in the order asked: a later burst never overtakes an earlier one.
     const turn = this.#dtmfChain.then(() => this.#sendDtmfInTurn(command, digits));
-    this.#dtmfChain = turn.then(() => undefined);
+    this.#dtmfChain = turn.then(
+      () => undefined,
+      () => undefined, // its caller handles the failure; the chain only keeps the order
+    );
     return turn;
   }
 

@@ -56,6 +56,7 @@ export class SqliteStateStore implements StateStore {
     putDirectRoom: StatementSync;
     forgetDirectRoom: StatementSync;
     ghostOfRoom: StatementSync;
+    forgetDirectRoomsIn: StatementSync;
   };
 
   /** Open (or create) the store in `dir`; ':memory:' for a throwaway one. */
@@ -107,6 +108,7 @@ export class SqliteStateStore implements StateStore {
       putDirectRoom: db.prepare('INSERT OR REPLACE INTO direct_rooms (ghost, user_id, room_id) VALUES (?, ?, ?)'),
       forgetDirectRoom: db.prepare('DELETE FROM direct_rooms WHERE ghost = ? AND user_id = ?'),
       ghostOfRoom: db.prepare('SELECT ghost FROM direct_rooms WHERE room_id = ? LIMIT 1'),
+      forgetDirectRoomsIn: db.prepare('DELETE FROM direct_rooms WHERE room_id = ? AND (user_id = ? OR ghost = ?)'),
     };
   }
 
@@ -194,6 +196,10 @@ export class SqliteStateStore implements StateStore {
 
   forgetDirectRoom(ghost: string, userId: string): void {
     this.#statements.forgetDirectRoom.run(ghost, userId);
+  }
+
+  forgetDirectRoomsIn(roomId: string, userId: string): void {
+    this.#statements.forgetDirectRoomsIn.run(roomId, userId, userId);
   }
 
   ghostOfRoom(roomId: string): string | undefined {

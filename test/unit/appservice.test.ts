@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ghostUserId, localpartOf, numberOfGhost } from '../../src/appservice/ghosts.ts';
 import { displayNumber, PhoneDirectory, pstnProtocol } from '../../src/appservice/phone-directory.ts';
 import { parseTransactionBody } from '../../src/appservice/pushed-events.ts';
+import { RoomStates } from '../../src/appservice/room-states.ts';
 import { newRegistration, parseRegistration, readRegistration, RegistrationError, writeRegistration } from '../../src/appservice/registration.ts';
 import { compileRules } from '../../src/calls/refusals.ts';
 import { parseConfig, serverNameOf } from '../../src/config/load.ts';
@@ -39,7 +40,9 @@ describe('registration', () => {
     expect(String(read.hsToken)).toBe('[redacted]');
     expect(readFileSync(path, 'utf8')).toContain('regex: "@_sip_.*:example\\\\.org"');
     const again = newRegistration({ id: 'x', url: 'http://e', senderLocalpart: 'b', ghostPrefix: '_sip_', serverName: 's' });
+    chmodSync(path, 0o644); // say someone made it readable: --force must not leave new tokens so
     writeRegistration(path, again, true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readRegistration(path).asToken.reveal()).toBe(again['as_token']);
   });
   it('a registration that does not fit is refused naming the file and the field', () => {
@@ -95,5 +98,19 @@ describe('pushed events', () => {
     expect(parsed.skipped).toBe(1);
     expect(parseTransactionBody({ nope: 1 }).ok).toBe(false);
     expect(parseTransactionBody([]).ok).toBe(false);
+  });
+});
+
+describe('room states', () => {
+  it('a change pushed while the room\'s state is being read is kept over the snapshot, which would otherwise undo it', () => {
+    const rooms = new RoomStates();
+    rooms.beginLoad('!r:s');
+    rooms.apply('!r:s', { type: 'm.room.power_levels', stateKey: '', content: { users: { '@a:s': 0 } } });
+    rooms.apply('!r:s', { type: 'm.room.member', stateKey: '@_sip_+4930123456:s', content: { membership: 'join' } });
+    // the snapshot was taken before those
+    rooms.load('!r:s', [{ type: 'm.room.power_levels', state_key: '', content: { users: { '@a:s': 100 } } }]);
+    expect(rooms.get('!r:s')?.powerLevels).toEqual({ users: { '@a:s': 0 } });
+    expect(rooms.isJoined('!r:s', '@_sip_+4930123456:s')).toBe(true);
+    expect(rooms.get('!r:s')?.complete).toBe(true);
   });
 });

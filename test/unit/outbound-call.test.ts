@@ -36,6 +36,7 @@ function harness(callInvite = invite()) {
   const notices: string[] = [];
   const ended: CallOutcome[] = [];
   let late = 0;
+  let eslFails = false;
   let vertoImpl: CallPorts['verto'] = async (method, params) => {
     verto.push({ method, params });
     return { message: 'CALL CREATED' };
@@ -46,6 +47,7 @@ function harness(callInvite = invite()) {
     verto: (method, params) => vertoImpl(method, params),
     esl: async (command) => {
       esl.push(command);
+      if (eslFails) throw new Error('ESL connection lost');
       return '+OK\n';
     },
     bgapi: (command) => {
@@ -76,7 +78,7 @@ function harness(callInvite = invite()) {
     createLogger('silent'),
     Date.now(),
   );
-  return { call, sent, verto, esl, jobs, notices, ended, late: () => late, setVerto: (fn: CallPorts['verto']) => void (vertoImpl = fn) };
+  return { call, sent, verto, esl, jobs, notices, ended, late: () => late, setVerto: (fn: CallPorts['verto']) => void (vertoImpl = fn), failEsl: (v: boolean) => void (eslFails = v) };
 }
 
 const SRFLX = 'candidate:842163049 1 udp 1677729535 203.0.113.7 54400 typ srflx raddr 10.0.0.1 rport 54400 generation 0';
@@ -348,5 +350,13 @@ describe('outbound call, driven over ESL', () => {
     expect(h.ended[0]).toMatchObject({ reason: 'ice_failed' });
     expect(h.notices[0]).toMatch(/ICE restart/);
     expect(kinds(h).at(-1)).toBe(`uuid_kill ${h.call.trunkUuid} NORMAL_TEMPORARY_FAILURE`);
+  });
+
+  it('a !dtmf whose ESL request fails rejects to its caller only: nothing is left unhandled, the next digits still go', async () => {
+    const h = await bridgedCall();
+    h.failEsl(true);
+    await expect(h.call.sendDtmf('1', undefined)).rejects.toThrow(/ESL connection lost/);
+    h.failEsl(false);
+    expect(await h.call.sendDtmf('2', undefined)).toBe('Sent 2.');
   });
 });

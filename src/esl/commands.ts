@@ -50,6 +50,9 @@ export const uuidSetvar = (uuid: string, name: string, value: string): ApiComman
 
 export const uuidBridge = (a: string, b: string): ApiCommand => api('uuid_bridge', eslUuid(a), eslUuid(b));
 
+/** How long a held trunk leg may go without RTP (30 min, as the shipped mse_media_hold_timeout_ms). */
+export const MEDIA_HOLD_TIMEOUT_MS = 1_800_000;
+
 export interface TrunkOriginate {
   /** The trunk leg's UUID, chosen by the edge (origination_uuid): known before FreeSWITCH answers. */
   readonly uuid: string;
@@ -84,6 +87,8 @@ export function originateTrunk(o: TrunkOriginate): ApiCommand {
     'park_after_bridge=true',
     'hangup_after_bridge=false',
     `media_timeout=${o.mediaTimeoutMs}`,
+    // On hold (either side) no RTP is expected: FreeSWITCH then applies media_hold_timeout instead.
+    `media_hold_timeout=${MEDIA_HOLD_TIMEOUT_MS}`,
   ];
   for (const [name, value] of Object.entries(o.variables)) vars.push(`${eslVariableName(name)}=${eslVariableValue(value)}`);
   const args = `{${vars.join(',')}}sofia/gateway/${eslGateway(o.gateway)}/${eslDestination(o.destination)} &park()`;

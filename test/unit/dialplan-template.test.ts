@@ -153,9 +153,10 @@ describe('outbound template: media-leg mode (mse_mode=park)', () => {
     const cases: Record<string, string>[] = [{ mse_mode: 'park' }, { ...VALID, mse_mode: 'park' }, { mse_mode: 'park', mse_destination: '${system(id)}' }];
     for (const dvars of cases) {
       const result = routeOf(vertoCall(dvars));
-      expect(result.actions.map((a) => a.app)).toEqual(['set', 'pre_answer', 'playback', 'park']);
+      expect(result.actions.map((a) => a.app)).toEqual(['set', 'set', 'pre_answer', 'playback', 'park']);
       expect(result.actions[0]?.data).toMatch(/^media_timeout=\d+$/);
-      expect(result.actions[2]?.data).toBe('tone_stream://%(2000,4000,440,480);loops=-1');
+      expect(result.actions[1]?.data).toBe('media_hold_timeout=1800000');
+      expect(result.actions[3]?.data).toBe('tone_stream://%(2000,4000,440,480);loops=-1');
       expect(result.apiCalls).toEqual([]);
     }
   });

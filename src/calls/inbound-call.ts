@@ -41,6 +41,8 @@ export interface InboundCallInfo {
   readonly offerSdp: string;
   readonly invitee: string | undefined;
   readonly dtmfNotices: boolean;
+  /** The notice posted as the room rings (default: who calls, and which number they dialled). */
+  readonly ringNotice?: string;
 }
 
 export interface InboundSettings {
@@ -148,7 +150,7 @@ export class InboundCall {
       await inviting;
       if (this.#state === 'ended') return;
       await this.#rememberOnChannel();
-      await this.#chainNotice(`Incoming call from ${who} to ${this.#info.did}`);
+      await this.#chainNotice(this.#info.ringNotice ?? `Incoming call from ${who} to ${this.#info.did}`);
       this.log.info({ caller: this.#info.callerNumber }, 'ringing the room');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'could not ring the room');

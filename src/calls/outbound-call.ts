@@ -30,6 +30,8 @@ export interface CallPorts {
   journal(matrixCallId: string, update: CallUpdate): void;
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
   esl(command: ApiCommand): Promise<string>;
+  /** The Matrix side's media of an answered call was lost: its trunk leg, parked, is handed over to ring the user again. */
+  recover?(call: OutboundCall): void;
   /** A bgapi job: resolves with its BACKGROUND_JOB body (an originate: at answer, or its failure). */
   bgapi(command: ApiCommand, timeoutMs: number): Promise<string>;
   /** The call has ended on both sides; forget it. */
@@ -69,6 +71,8 @@ export interface OutboundCallSettings {
   readonly maxDurationS: number;
   /** No RTP on the trunk leg for this long: FreeSWITCH hangs it up. */
   readonly mediaTimeoutMs: number;
+  /** The media lost in an answered call: ring the user again this long (0: end the call). */
+  readonly recoveryRingS?: number;
 }
 
 /** The trunk leg, as ESL reports it: ringing (its originate under way), answered (parked or bridged), gone. */
@@ -119,6 +123,8 @@ export class OutboundCall {
   #mediaLegHungUp = false;
   /** ESL reported the trunk leg's CHANNEL_HANGUP_COMPLETE. */
   #trunkHungUp = false;
+  /** The trunk leg was handed over to ring the user again (the call's media was lost). */
+  #handedOver = false;
   /** !dtmf commands, in the order asked. */
   #dtmfChain: Promise<void> = Promise.resolve();
   /** Waiting for the far end's answer (queued DTMF). */
@@ -164,7 +170,12 @@ export class OutboundCall {
 
   /** True while FreeSWITCH may still hold the trunk leg: its originate did not fail and its CHANNEL_HANGUP_COMPLETE was not seen. */
   get trunkLegMayExist(): boolean {
-    return !this.#trunkHungUp && this.#failedCause === undefined;
+    return !this.#trunkHungUp && this.#failedCause === undefined && !this.#handedOver;
+  }
+
+  /** The number the call is connected to. */
+  get destinationNumber(): string {
+    return this.#settings.destination.number;
   }
 
   /** True while FreeSWITCH may still hold the media leg: placed, and its CHANNEL_HANGUP_COMPLETE not seen yet. */
@@ -552,6 +563,10 @@ export class OutboundCall {
       });
       return;
     }
+    if (wasBridged && this.#recoverable()) {
+      this.#handOver();
+      return;
+    }
     const cause = facts.hangupCause;
     this.log.warn({ cause, bridged: wasBridged }, 'the media leg ended; ending the trunk leg');
     const outcome: CallOutcome = wasBridged
@@ -563,6 +578,23 @@ export class OutboundCall {
           : outcomeOf({ ...facts, answered: false });
     this.#finish(outcome, true);
     void killLeg(this.#ports, this.trunkUuid, wasBridged ? 'NORMAL_CLEARING' : 'ORIGINATOR_CANCEL', this.log);
+  }
+
+  #recoverable(): boolean {
+    return (this.#settings.recoveryRingS ?? 0) > 0 && this.#ports.recover !== undefined && this.#trunk === 'answered' && !this.#trunkHungUp;
+  }
+
+  /**
+   * The Matrix side's media is lost, the far end still there: its trunk
+   * leg waits parked (park_after_bridge), this Matrix call ends with a
+   * notice saying so, and the trunk leg is handed over to ring the user
+   * again in the same room (call-manager.ts).
+   */
+  #handOver(): void {
+    this.#handedOver = true;
+    this.log.warn('the Matrix side\'s media was lost; the far end waits while the user is rung again');
+    this.#finish({ cause: 'MEDIA_LOST_RINGING_AGAIN', sipStatus: undefined, reason: 'ice_failed', notice: `Your call with ${this.#settings.destination.number} was interrupted: answer to continue.` }, true);
+    this.#ports.recover?.(this);
   }
 
   /** The Matrix caller hung up or rejected (or chose another answer): both legs go. */
@@ -600,6 +632,11 @@ export class OutboundCall {
    */
   async onVertoLost(): Promise<void> {
     if (this.#state === 'ended') return;
+    if (this.#state === 'answered' && this.#recoverable()) {
+      this.#media = 'gone';
+      this.#handOver();
+      return;
+    }
     const answered = this.#state === 'answered';
     this.log.warn('the Verto connection was lost; the media of the call cannot be restored: ending it');
     this.#media = 'gone';

@@ -122,6 +122,8 @@ export const callsSchema = z
   .strictObject({
     /** Longest wait for end-of-candidates after an m.call.invite (the trunk rings meanwhile: it delays only the media). */
     gathering_window_ms: durationMs(0, 10_000).default(3_000),
+    /** The Matrix side's media was lost in an answered outbound call: the far end waits, and the user is rung again for this long (0: the call just ends). */
+    recovery_ring_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(0, { error: 'must be at least 0' }).max(300, { error: 'must be at most 300' }).default(30),
     /** No RTP on the trunk leg for this long: FreeSWITCH hangs it up (MEDIA_TIMEOUT). */
     media_timeout_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(5, { error: 'must be at least 5' }).max(3_600, { error: 'must be at most 3600' }).default(60),
     /** After FreeSWITCH's verto.bye, how long to wait for ESL's hangup cause. */

@@ -95,3 +95,23 @@ export function originateTrunk(o: TrunkOriginate): ApiCommand {
   assertSingleLine(args);
   return { command: 'originate', args };
 }
+
+/**
+ * `originate {vars}verto.rtc/u:<sessid> &park()`: a new Verto leg toward the
+ * edge's own session (mod_verto sends it a verto.invite with FreeSWITCH's
+ * offer), to carry a recovered call's media; it hangs up when its bridge ends.
+ */
+export function originateToEdge(o: { readonly uuid: string; readonly sessid: string; readonly callerIdNumber: string; readonly timeoutS: number; readonly trunkUuid: string }): ApiCommand {
+  if (!Number.isInteger(o.timeoutS) || o.timeoutS < 1 || o.timeoutS > 600) throw new EslArgumentError('originate timeout', String(o.timeoutS), 'must be 1-600 s');
+  const vars = [
+    `origination_uuid=${eslUuid(o.uuid)}`,
+    `origination_caller_id_number=${eslCallerNumber(o.callerIdNumber)}`,
+    `origination_caller_id_name=${eslCallerNumber(o.callerIdNumber)}`,
+    `originate_timeout=${o.timeoutS}`,
+    'hangup_after_bridge=true',
+    `mse_recovers=${eslUuid(o.trunkUuid)}`,
+  ];
+  const args = `{${vars.join(',')}}verto.rtc/u:${eslUuid(o.sessid)} &park()`;
+  assertSingleLine(args);
+  return { command: 'originate', args };
+}

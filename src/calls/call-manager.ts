@@ -13,7 +13,8 @@ import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-cal
 import { routeOutboundEvent } from './outbound-events.ts';
 import { RECOVERY_UNANSWERED_CAUSE, recoveryNotice, type Recovery } from './recovery.ts';
 import { randomUUID } from 'node:crypto';
-import { originateToEdge, uuidBridge } from '../esl/commands.ts';
+import { originateToEdge, uuidBridge, uuidExists, uuidGetvar } from '../esl/commands.ts';
+import { parseGetvar } from '../esl/channels.ts';
 import { killLeg } from './call-endings.ts';
 import { VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
@@ -25,6 +26,8 @@ import { Listeners } from '../net/connection-state.ts';
 import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
 import { TimerLedger } from './call-timers.ts';
 import type { CallRecord, StateStore } from '../store/state-store.ts';
+
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 import type { MatrixOutbox } from '../matrix/outbox.ts';
 import { endStoredLegs, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
 import { uuidKill } from '../esl/commands.ts';
@@ -204,6 +207,8 @@ export class CallManager {
     if (this.#esl.state !== 'connected') return;
     for (const uuid of [...this.#endedLegs.keys()]) void this.#killEndedLeg(uuid);
     if (this.#leftByPreviousRun.length === 0) return;
+    await this.#keepWaitingTrunkLegs();
+    if (this.#leftByPreviousRun.length === 0) return;
     const run = endStoredLegs(this.#leftByPreviousRun, { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id) }, this.#log).then((result) => {
       for (const leg of result.gone) this.#recoveredLegs.add(leg);
       this.#leftByPreviousRun = result.unfinished;
@@ -215,6 +220,40 @@ export class CallManager {
     } finally {
       this.#endingStoredCalls = undefined;
     }
+  }
+
+  /**
+   * After a restart: an answered outbound call the previous run left whose
+   * trunk leg is still there (parked: its media leg went with the old
+   * process's Verto socket) is not ended: the user is rung again to
+   * continue it, as when the media is lost in a running edge (recovery.ts).
+   * Its number and caller come from the trunk leg's own variables.
+   */
+  async #keepWaitingTrunkLegs(): Promise<void> {
+    if (this.#config.calls.recovery_ring_s === 0) return;
+    const kept: CallRecord[] = [];
+    for (const c of this.#leftByPreviousRun) {
+      if (c.direction !== 'outbound' || !c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
+      try {
+        if ((await this.#esl.api(uuidExists(c.farLeg))).trim() !== 'true') continue;
+        const number = parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg, 'mse_destination')));
+        const userId = parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg, 'mse_user')));
+        if (number === undefined || !/^(\+?[1-9][0-9]{1,14}|[0-9]{2,8})$/.test(number)) continue;
+        await killLeg({ esl: (cmd) => this.#esl.api(cmd) }, c.vertoLeg, 'NORMAL_CLEARING', this.#log);
+        this.#store.deleteCall(c.matrixCallId);
+        this.#recoveredLegs.add(c.vertoLeg);
+        this.#recoveredLegs.add(c.farLeg);
+        kept.push(c);
+        const ringS = this.#config.calls.recovery_ring_s;
+        const recovery: Recovery = { leg: randomUUID(), trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, deadline: Date.now() + ringS * 1000 };
+        this.#recoveries.set(recovery.leg, recovery);
+        this.#log.warn({ call: c.matrixCallId, trunk: c.farLeg }, 'a call the previous run left still has its far end: ringing the user again');
+        void this.#originateRecovery(recovery, this.#log);
+      } catch (err) {
+        this.#log.warn({ call: c.matrixCallId, err: (err as Error).message }, 'could not look at the trunk leg of a call left by the previous run');
+      }
+    }
+    this.#leftByPreviousRun = this.#leftByPreviousRun.filter((c) => !kept.includes(c));
   }
 
   /** A leg of a stored call of the previous run still to be ended by #endStoredCalls. */
@@ -652,7 +691,7 @@ export class CallManager {
       return;
     }
     const call = new InboundCall(
-      { uuid: r.leg, roomId: r.roomId, did: r.number, callerNumber: r.number, callerName: undefined, offerSdp: sdp, invitee: r.userId, dtmfNotices: false, ringNotice: recoveryNotice(r.number) },
+      { uuid: r.leg, roomId: r.roomId, did: r.number, callerNumber: r.number, callerName: undefined, offerSdp: sdp, invitee: r.userId === '' ? undefined : r.userId, dtmfNotices: false, ringNotice: recoveryNotice(r.number) },
       {
         ringTimeoutMs: Math.max(1_000, r.deadline - Date.now()),
         gatheringWindowMs: this.#config.calls.gathering_window_ms,

@@ -235,7 +235,16 @@ export class OutboundCall {
         timeoutS: ringTimeoutS,
         mediaTimeoutMs,
         // They tie the leg to the Matrix call, so a restarted edge can find and end it (calls/reconcile.ts).
-        variables: { mse_matrix_call_id: this.matrixCallId, mse_room_id: this.roomId, mse_party_id: this.partyId, mse_version: this.version, mse_leg: 'trunk' },
+        // The number and the caller let a restarted edge ring the user again to continue the call (call-manager.ts #keepWaitingTrunkLegs).
+        variables: {
+          mse_matrix_call_id: this.matrixCallId,
+          mse_room_id: this.roomId,
+          mse_party_id: this.partyId,
+          mse_version: this.version,
+          mse_leg: 'trunk',
+          mse_destination: destination.number,
+          ...(/^@[A-Za-z0-9._=\-/+]{1,100}:[A-Za-z0-9.:\-]{1,100}$/.test(this.userId) ? { mse_user: this.userId } : {}),
+        },
       });
     } catch (err) {
       // Admission checked every value already; a value the grammar refuses here is a bug, not a call.

@@ -109,7 +109,7 @@ describe('outbound call, driven over ESL', () => {
     expect(command).toBe('originate');
     expect(args).toBe(
       `{origination_uuid=${h.call.trunkUuid},origination_caller_id_number=+4930999,origination_caller_id_name='Alice',originate_timeout=60,park_after_bridge=true,hangup_after_bridge=false,media_timeout=60000,media_hold_timeout=1800000,` +
-        `mse_matrix_call_id=c1,mse_room_id=!room:example.org,mse_party_id=${h.call.partyId},mse_version=1,mse_leg=trunk}sofia/gateway/example_trunk/+4930123456 &park()`,
+        `mse_matrix_call_id=c1,mse_room_id=!room:example.org,mse_party_id=${h.call.partyId},mse_version=1,mse_leg=trunk,mse_destination=+4930123456,mse_user=@alice:example.org}sofia/gateway/example_trunk/+4930123456 &park()`,
     );
   });
 

@@ -176,7 +176,7 @@ describe('a routed room', () => {
 });
 
 describe('a call in a ghost\'s DM', () => {
-  it('room commands are answered by the ghost; a crash mid-call ends it in Matrix as the ghost, and its legs in FreeSWITCH', async () => {
+  it('room commands are answered by the ghost; a crash mid-call ends it in Matrix as the ghost, which rings again for the waiting far end; declined, the trunk leg ends', async () => {
     const { ghost, roomId } = await dialPad('+49301234562');
     f.hs.sendEvent(f.aliceId, roomId, 'm.room.message', { msgtype: 'm.text', body: '!help' });
     await pollUntil(() => f.notices(roomId, ghost).some((n) => n.includes('!dtmf')), 'the help notice from the ghost');
@@ -189,6 +189,9 @@ describe('a call in a ghost\'s DM', () => {
     const hangup = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.hangup' && content(e)['call_id'] === c.options.callId, 10_000);
     expect(hangup['sender']).toBe(ghost);
     await pollUntil(() => f.notices(roomId, ghost).some((n) => /restart/i.test(n)), 'the restart notice from the ghost');
+    // The far end is still there: the ghost rings again; declining it ends the trunk leg.
+    const again = await f.waitEvent((e) => e['room_id'] === roomId && e['type'] === 'm.call.invite' && e['sender'] === ghost && content(e)['call_id'] !== c.options.callId, 10_000);
+    f.hs.sendEvent(f.aliceId, roomId, 'm.call.reject', { call_id: content(again)['call_id'], party_id: 'ALICEPHONE', version: '1' } as never);
     await pollUntil(() => f.fs.model.channels().length === 0, 'the legs ended');
   });
 });

@@ -98,6 +98,8 @@ export class CallManager {
   readonly #pendingInbound = new Map<string, boolean>();
   /** Trunk legs waiting for their user, by the UUID of the Verto leg that rings them again (recovery.ts). */
   readonly #recoveries = new Map<string, Recovery>();
+  /** Waits for Verto of recoveries under way (stop() cancels them). */
+  readonly #recoveryWaits = new Set<() => void>();
   /** Calls that ring a user again, by their Verto leg: the trunk leg each continues. */
   readonly #recoveryOf = new Map<string, Recovery>();
   /** Invites being admitted (their room read), with the events of their calls that arrived meanwhile. */
@@ -445,6 +447,11 @@ export class CallManager {
       if (e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uniqueId !== undefined) this.#legGone(e.uniqueId);
     });
     for (const off of this.#unsubscribe.splice(0)) off();
+    // Far ends still waiting for their user to be rung again: ended now, every wait for Verto cancelled.
+    for (const cancel of [...this.#recoveryWaits]) cancel();
+    const waiting = [...this.#recoveries.values()];
+    this.#recoveries.clear();
+    await Promise.allSettled(waiting.map((r) => killLeg({ esl: (c) => this.#esl.api(c) }, r.trunk, 'SYSTEM_SHUTDOWN', this.#log)));
     const calls = [...this.#byMatrixId.values()];
     const ending = Promise.allSettled(
       calls.map((c) =>
@@ -669,16 +676,18 @@ export class CallManager {
   #vertoConnectedWithin(ms: number, fresh = false): Promise<boolean> {
     if (!fresh && this.#verto.state === 'connected') return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        off();
-        resolve(false);
-      }, Math.max(0, ms));
-      const off = this.#verto.onState((state) => {
-        if (state !== 'connected') return;
+      const done = (up: boolean) => {
         clearTimeout(timer);
         off();
-        resolve(true);
+        this.#recoveryWaits.delete(cancel);
+        resolve(up);
+      };
+      const cancel = () => done(false);
+      const timer = setTimeout(cancel, Math.max(0, ms));
+      const off = this.#verto.onState((state) => {
+        if (state === 'connected') done(true);
       });
+      this.#recoveryWaits.add(cancel);
     });
   }
 

@@ -134,6 +134,19 @@ describe('park_after_bridge and a second Verto leg', () => {
     expect(sent2.at(-1)?.method).toBe('verto.bye');
   });
 
+  it('a trunk leg whose originate job has not returned (still ringing) cannot be bridged, even to a pre-answered Verto leg (observed.md)', async () => {
+    const { m, events } = start({ farEnd: { byGateway: { sipp: { kind: 'no-answer' } } } });
+    const job = executeApi(m, 'originate', `{origination_uuid=${TRUNK}}sofia/gateway/sipp/+49301234567 &park()`);
+    const sent: Sent[] = [];
+    m.attachSession('s1', '1000@127.0.0.1', sink(sent));
+    call(m, 's1', 'v1', '1560');
+    await until(() => events.some((e) => e.name === 'CHANNEL_PARK' && e.uuid === 'v1') && m.channel(TRUNK) !== undefined, 'v1 parked, the trunk ringing');
+    expect(await executeApi(m, 'uuid_bridge', `v1 ${TRUNK}`)).toBe('-ERR Invalid uuid\n');
+    expect(m.channel(TRUNK)?.hungUp).toBe(false);
+    expect(await executeApi(m, 'uuid_kill', TRUNK)).toBe('+OK\n');
+    expect(await job).toMatch(/^-ERR /);
+  });
+
   it('without park_after_bridge the trunk leg ends with its Verto leg', async () => {
     const { m } = start();
     await parkedTrunk(m);

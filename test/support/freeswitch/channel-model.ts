@@ -71,6 +71,8 @@ export interface LegOwner {
   failed(leg: Channel, cause: string, sipStatus: number | undefined): void;
   /** The leg ended after answer. Called after the leg's HANGUP_COMPLETE. */
   ended(leg: Channel, cause: string): void;
+  /** An API originate whose job has not returned yet: the leg cannot be uuid_bridged (observed.md). */
+  readonly originating?: boolean;
 }
 
 export interface InboundCallRequest {
@@ -736,8 +738,10 @@ export class FreeSwitchModel implements VertoBackend {
    * switch_ivr_uuid_bridge, switch_ivr_bridge.c in 1.11.1). A channel whose
    * media is up is answered or pre-answered (switch_channel_media_up). If
    * `a` has no media the two are swapped when `b` has; when neither has,
-   * or either is unknown or `a` is hung up: `-ERR Invalid uuid` (real
-   * ctl-04: a ringing trunk leg and a parked, never answered Verto leg).
+   * or either is unknown or `a` is hung up, or either is a leg whose API
+   * originate has not returned yet: `-ERR Invalid uuid` (real ctl-04: a
+   * ringing trunk leg and a parked Verto leg; observed.md reads it as the
+   * originate still running, and observed.md wins over the source reading).
    * Otherwise `+OK <b>` at once; then both leave what they run (CHANNEL_UNPARK)
    * and the originator (the one with media) waits for the other
    * (uuid_bridge_on_soft_execute, switch_ivr_wait_for_answer):
@@ -756,6 +760,8 @@ export class FreeSwitchModel implements VertoBackend {
     let a = this.#channels.get(aUuid);
     let b = this.#channels.get(bUuid);
     if (a === undefined || b === undefined || a.hungUp) return '-ERR Invalid uuid\n';
+    // observed.md (real ctl-04): a leg whose originate job has not returned cannot be bridged yet.
+    if (a.owner?.originating === true || b.owner?.originating === true) return '-ERR Invalid uuid\n';
     const mediaUp = (c: Channel): boolean => c.answered || c.times.progressMedia !== 0;
     if (!mediaUp(a)) {
       if (!mediaUp(b)) return '-ERR Invalid uuid\n';
@@ -973,6 +979,7 @@ export class FreeSwitchModel implements VertoBackend {
     };
     const ringReady = vars.return_ring_ready === 'true';
     return {
+      originating: true,
       progress: (leg) => {
         if (ringReady) succeed(leg);
       },

@@ -11,9 +11,8 @@ import { checkCaller, type Refusal } from '../routing/policy.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
 import { routeOutboundEvent } from './outbound-events.ts';
-import { RECOVERY_UNANSWERED_CAUSE, recoveryNotice, type Recovery } from './recovery.ts';
-import { randomUUID } from 'node:crypto';
-import { originateToEdge, uuidBridge, uuidExists, uuidGetvar } from '../esl/commands.ts';
+import { recoveryNotice, RecoveryRinger, type Recovery } from './recovery.ts';
+import { uuidExists, uuidGetvar } from '../esl/commands.ts';
 import { parseGetvar } from '../esl/channels.ts';
 import { killLeg } from './call-endings.ts';
 import { VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
@@ -96,12 +95,8 @@ export class CallManager {
   readonly #inboundRoutes: readonly InboundRoute[];
   /** Inbound legs accepted but not ringing yet (their DM is being found or created); true once FreeSWITCH ended one. */
   readonly #pendingInbound = new Map<string, boolean>();
-  /** Trunk legs waiting for their user, by the UUID of the Verto leg that rings them again (recovery.ts). */
-  readonly #recoveries = new Map<string, Recovery>();
-  /** Waits for Verto of recoveries under way (stop() cancels them). */
-  readonly #recoveryWaits = new Set<() => void>();
-  /** Calls that ring a user again, by their Verto leg: the trunk leg each continues. */
-  readonly #recoveryOf = new Map<string, Recovery>();
+  /** Trunk legs waiting for their user to be rung again (recovery.ts). */
+  readonly #ringer: RecoveryRinger;
   /** Invites being admitted (their room read), with the events of their calls that arrived meanwhile. */
   readonly #admitting = new Map<string, CallEvent[]>();
   /** Numbers set with !dial, per room (room configuration, not call state). */
@@ -129,6 +124,19 @@ export class CallManager {
     this.#esl = clients.esl;
     this.#store = clients.store;
     this.#outbox = clients.outbox;
+    this.#ringer = new RecoveryRinger({
+      esl: (c) => this.#esl.api(c),
+      bgapi: (c, timeoutMs) => this.#esl.bgapi(c, { timeoutMs }),
+      vertoState: () => this.#verto.state,
+      onVertoState: (fn) => this.#verto.onState(fn),
+      vertoSessionId: () => this.#store.vertoSessionId(),
+      ringS: config.calls.recovery_ring_s,
+      failRing: (leg) => {
+        const ringing = this.#byUuid.get(leg);
+        if (ringing instanceof InboundCall) void ringing.hangup('NORMAL_TEMPORARY_FAILURE');
+      },
+      idle: () => this.#notifyIfIdle(),
+    });
     this.#inboundRoutes = compileInboundRoutes(config.inbound.routes);
     this.#limits = new UserLimits({
       maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
@@ -246,11 +254,8 @@ export class CallManager {
         this.#recoveredLegs.add(c.vertoLeg);
         this.#recoveredLegs.add(c.farLeg);
         kept.push(c);
-        const ringS = this.#config.calls.recovery_ring_s;
-        const recovery: Recovery = { leg: randomUUID(), trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, deadline: Date.now() + ringS * 1000 };
-        this.#recoveries.set(recovery.leg, recovery);
         this.#log.warn({ call: c.matrixCallId, trunk: c.farLeg }, 'a call the previous run left still has its far end: ringing the user again');
-        void this.#originateRecovery(recovery, this.#log);
+        this.#ringer.start({ trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender } }, this.#log);
       } catch (err) {
         this.#log.warn({ call: c.matrixCallId, err: (err as Error).message }, 'could not look at the trunk leg of a call left by the previous run');
       }
@@ -415,7 +420,7 @@ export class CallManager {
 
   /** Live calls, both directions (inbound legs being set up included). */
   get liveCalls(): number {
-    return this.#byMatrixId.size + this.#pendingInbound.size + this.#recoveries.size;
+    return this.#byMatrixId.size + this.#pendingInbound.size + this.#ringer.pending;
   }
 
   /** Resolves when no call is live, or with false at the deadline. */
@@ -448,10 +453,7 @@ export class CallManager {
     });
     for (const off of this.#unsubscribe.splice(0)) off();
     // Far ends still waiting for their user to be rung again: ended now, every wait for Verto cancelled.
-    for (const cancel of [...this.#recoveryWaits]) cancel();
-    const waiting = [...this.#recoveries.values()];
-    this.#recoveries.clear();
-    await Promise.allSettled(waiting.map((r) => killLeg({ esl: (c) => this.#esl.api(c) }, r.trunk, 'SYSTEM_SHUTDOWN', this.#log)));
+    await this.#ringer.stop(this.#log);
     const calls = [...this.#byMatrixId.values()];
     const ending = Promise.allSettled(
       calls.map((c) =>
@@ -529,12 +531,8 @@ export class CallManager {
     }
     if (call instanceof OutboundCall) this.#limits.release(call.userId);
     else if (call.farLegUuid !== undefined) this.#byFarLeg.delete(call.farLegUuid);
-    const continued = this.#recoveryOf.get(call.uuid);
-    if (continued !== undefined) {
-      // The call that rang the user again is over (hung up, or not answered): the trunk leg waiting for it goes too.
-      this.#recoveryOf.delete(call.uuid);
-      void killLeg({ esl: (c) => this.#esl.api(c) }, continued.trunk, outcome.reason === 'invite_timeout' ? RECOVERY_UNANSWERED_CAUSE : 'NORMAL_CLEARING', call.log);
-    }
+    // The call that rang the user again is over (hung up, or not answered): the trunk leg waiting for it goes too.
+    if (call instanceof InboundCall) this.#ringer.ended(call.uuid, outcome.reason === 'invite_timeout', call.log);
     const key = `${outcome.reason}:${outcome.cause}`;
     this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
     this.#log.info({ live: this.#byMatrixId.size }, 'calls');
@@ -617,86 +615,16 @@ export class CallManager {
     }
   }
 
-  /**
-   * An answered outbound call lost its Matrix media; its trunk leg waits
-   * parked. Once Verto is up (it may be reconnecting), a new Verto leg is
-   * originated toward the edge's own session: its verto.invite rings the
-   * user again (#ringAgain); its answer bridges it to the trunk leg.
-   */
+  /** An answered outbound call lost its Matrix media; its trunk leg waits parked while the user is rung again (recovery.ts). */
   #recover(call: OutboundCall, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
-    const ringS = this.#config.calls.recovery_ring_s;
-    const recovery: Recovery = { leg: randomUUID(), trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as, deadline: Date.now() + ringS * 1000 };
-    this.#recoveries.set(recovery.leg, recovery);
-    void this.#originateRecovery(recovery, call.log);
-  }
-
-  async #originateRecovery(r: Recovery, log: Logger): Promise<void> {
-    const giveUp = () => {
-      if (!this.#recoveries.delete(r.leg)) return;
-      log.warn({ trunk: r.trunk }, 'the user could not be rung again in time: ending the trunk leg');
-      void killLeg({ esl: (c) => this.#esl.api(c) }, r.trunk, RECOVERY_UNANSWERED_CAUSE, log);
-      this.#notifyIfIdle();
-    };
-    for (;;) {
-      // Verto may be reconnecting (its socket is what dropped; ESL can report the lost leg first): wait for it, up to the deadline.
-      if (this.#verto.state !== 'connected' && !(await this.#vertoConnectedWithin(r.deadline - Date.now()))) {
-        giveUp();
-        return;
-      }
-      const timeoutS = Math.max(1, Math.ceil((r.deadline - Date.now()) / 1000));
-      let body: string;
-      try {
-        body = await this.#esl.bgapi(originateToEdge({ uuid: r.leg, sessid: this.#store.vertoSessionId(), callerIdNumber: r.number, timeoutS, trunkUuid: r.trunk }), { timeoutMs: (timeoutS + 15) * 1000 });
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'could not ring the user again');
-        giveUp();
-        return;
-      }
-      if (body.trim().startsWith('+OK')) break;
-      // Rang and not answered (or hung up): the call that rang ends on its own verto.bye, and with it the trunk leg.
-      if (this.#recoveryOf.has(r.leg)) return;
-      if (Date.now() >= r.deadline) {
-        giveUp();
-        return;
-      }
-      // Refused before it rang (the edge's Verto session was not back yet): again once Verto reconnects, or in a second.
-      log.info({ reply: body.trim().slice(0, 80) }, 'the ring again was refused before it rang; trying again');
-      await this.#vertoConnectedWithin(Math.min(1_000, r.deadline - Date.now()), true);
-    }
-    const reply = await this.#esl.api(uuidBridge(r.leg, r.trunk)).catch((err: Error) => `-ERR ${err.message}`);
-    if (reply.startsWith('+OK')) log.info({ trunk: r.trunk, leg: r.leg }, 'the call continues: the user answered again');
-    else {
-      log.error({ reply: reply.trim().slice(0, 120) }, 'could not bridge the answered call to the waiting trunk leg');
-      const call = this.#byUuid.get(r.leg);
-      if (call instanceof InboundCall) void call.hangup('NORMAL_TEMPORARY_FAILURE');
-    }
-  }
-
-  /** Resolves true once Verto is connected (with `fresh`: once it connects anew), false after `ms`. */
-  #vertoConnectedWithin(ms: number, fresh = false): Promise<boolean> {
-    if (!fresh && this.#verto.state === 'connected') return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const done = (up: boolean) => {
-        clearTimeout(timer);
-        off();
-        this.#recoveryWaits.delete(cancel);
-        resolve(up);
-      };
-      const cancel = () => done(false);
-      const timer = setTimeout(cancel, Math.max(0, ms));
-      const off = this.#verto.onState((state) => {
-        if (state === 'connected') done(true);
-      });
-      this.#recoveryWaits.add(cancel);
-    });
+    this.#ringer.start({ trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as }, call.log);
   }
 
   /** FreeSWITCH's verto.invite for a recovery leg: ring the user again, in the same room, as the same party. */
   async #ringAgain(r: Recovery, params: Readonly<Record<string, unknown>>): Promise<void> {
-    this.#recoveries.delete(r.leg);
     const sdp = params['sdp'];
     if (typeof sdp !== 'string') {
-      void killLeg({ esl: (c) => this.#esl.api(c) }, r.trunk, RECOVERY_UNANSWERED_CAUSE, this.#log);
+      this.#ringer.ended(r.leg, true, this.#log);
       return;
     }
     const call = new InboundCall(
@@ -710,7 +638,6 @@ export class CallManager {
       this.#inboundPorts(r.as),
       this.#log,
     );
-    this.#recoveryOf.set(r.leg, r);
     this.#store.putCall({ matrixCallId: call.matrixCallId, direction: 'inbound', roomId: r.roomId, partyId: call.partyId, peerPartyId: undefined, version: '1', vertoLeg: r.leg, farLeg: r.trunk, state: call.state, answered: false, createdAt: Date.now(), sender: r.as.speaker });
     this.#byMatrixId.set(call.matrixCallId, call);
     this.#byUuid.set(call.uuid, call);
@@ -916,7 +843,7 @@ export class CallManager {
         return;
       }
       if (request.method === 'verto.invite') {
-        const recovery = this.#recoveries.get(callId);
+        const recovery = this.#ringer.take(callId);
         if (recovery !== undefined) void this.#ringAgain(recovery, request.params);
         else void this.#onInboundInvite(request.params);
       } else if (request.method === 'verto.media' || request.method === 'verto.answer') {

@@ -4,6 +4,11 @@
 // its own session (FreeSWITCH's verto.invite brings the offer), rings Matrix
 // with it, and bridges it to the waiting trunk leg once answered; not
 // answered within calls.recovery_ring_s, the trunk leg is ended.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log/logger.ts';
+import type { ConnectionState } from '../net/connection-state.ts';
+import { originateToEdge, uuidBridge, type ApiCommand } from '../esl/commands.ts';
+import { killLeg } from './call-endings.ts';
 
 /** One trunk leg waiting for its user. */
 export interface Recovery {
@@ -26,3 +31,136 @@ export const recoveryNotice = (number: string): string => `Your call with ${numb
 
 /** How the trunk leg is ended when nobody answered the ring again. */
 export const RECOVERY_UNANSWERED_CAUSE = 'NO_ANSWER';
+
+/** What the ringer needs: ESL, the Verto connection's state, the edge's Verto session id, and the manager's reactions. */
+export interface RecoveryPorts {
+  esl(command: ApiCommand): Promise<string>;
+  bgapi(command: ApiCommand, timeoutMs: number): Promise<string>;
+  vertoState(): ConnectionState;
+  onVertoState(fn: (state: ConnectionState) => void): () => void;
+  vertoSessionId(): string;
+  /** How long the user is rung again (calls.recovery_ring_s). */
+  readonly ringS: number;
+  /** The call that rings the user again could not be bridged: end it. */
+  failRing(leg: string): void;
+  /** A recovery ended without ringing: the manager may be idle now. */
+  idle(): void;
+}
+
+type Waiting = Omit<Recovery, 'leg' | 'deadline'>;
+
+/**
+ * The far ends waiting for their user: each gets a new Verto leg toward the
+ * edge's own session once Verto is up; its verto.invite is taken by the
+ * manager (take()) to ring the room, its answer bridged to the trunk leg;
+ * the trunk leg is ended when the ring is not answered in time, when the
+ * continued call ends (ended()) and at stop().
+ */
+export class RecoveryRinger {
+  readonly #ports: RecoveryPorts;
+  /** Not ringing yet, by the new Verto leg's UUID. */
+  readonly #waiting = new Map<string, Recovery>();
+  /** Ringing or continued, by the new Verto leg's UUID. */
+  readonly #ringing = new Map<string, Recovery>();
+  /** Waits for Verto under way (stop() cancels them). */
+  readonly #waits = new Set<() => void>();
+
+  constructor(ports: RecoveryPorts) {
+    this.#ports = ports;
+  }
+
+  /** Far ends waiting, not ringing yet (they count as live calls). */
+  get pending(): number {
+    return this.#waiting.size;
+  }
+
+  start(w: Waiting, log: Logger): void {
+    const r: Recovery = { ...w, leg: randomUUID(), deadline: Date.now() + this.#ports.ringS * 1000 };
+    this.#waiting.set(r.leg, r);
+    void this.#originate(r, log);
+  }
+
+  /** FreeSWITCH offered the edge this Verto leg: the recovery it rings for, if it is one. */
+  take(leg: string): Recovery | undefined {
+    const r = this.#waiting.get(leg);
+    if (r === undefined) return undefined;
+    this.#waiting.delete(leg);
+    this.#ringing.set(leg, r);
+    return r;
+  }
+
+  /** The call on this Verto leg ended: the trunk leg it continued goes too. */
+  ended(leg: string, unanswered: boolean, log: Logger): void {
+    const r = this.#ringing.get(leg);
+    if (r === undefined) return;
+    this.#ringing.delete(leg);
+    void killLeg(this.#ports, r.trunk, unanswered ? RECOVERY_UNANSWERED_CAUSE : 'NORMAL_CLEARING', log);
+  }
+
+  async stop(log: Logger): Promise<void> {
+    for (const cancel of [...this.#waits]) cancel();
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    await Promise.allSettled(waiting.map((r) => killLeg(this.#ports, r.trunk, 'SYSTEM_SHUTDOWN', log)));
+  }
+
+  async #originate(r: Recovery, log: Logger): Promise<void> {
+    const giveUp = () => {
+      if (!this.#waiting.delete(r.leg)) return;
+      log.warn({ trunk: r.trunk }, 'the user could not be rung again in time: ending the trunk leg');
+      void killLeg(this.#ports, r.trunk, RECOVERY_UNANSWERED_CAUSE, log);
+      this.#ports.idle();
+    };
+    for (;;) {
+      // Verto may be reconnecting (its socket is what dropped; ESL can report the lost leg first): wait for it, up to the deadline.
+      if (this.#ports.vertoState() !== 'connected' && !(await this.#vertoConnectedWithin(r.deadline - Date.now()))) {
+        giveUp();
+        return;
+      }
+      const timeoutS = Math.max(1, Math.ceil((r.deadline - Date.now()) / 1000));
+      let body: string;
+      try {
+        body = await this.#ports.bgapi(originateToEdge({ uuid: r.leg, sessid: this.#ports.vertoSessionId(), callerIdNumber: r.number, timeoutS, trunkUuid: r.trunk }), (timeoutS + 15) * 1000);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not ring the user again');
+        giveUp();
+        return;
+      }
+      if (body.trim().startsWith('+OK')) break;
+      // Rang and not answered (or hung up): the call that rang ends on its own verto.bye, and with it the trunk leg.
+      if (this.#ringing.has(r.leg)) return;
+      if (Date.now() >= r.deadline) {
+        giveUp();
+        return;
+      }
+      // Refused before it rang (the edge's Verto session was not back yet): again once Verto reconnects, or in a second.
+      log.info({ reply: body.trim().slice(0, 80) }, 'the ring again was refused before it rang; trying again');
+      await this.#vertoConnectedWithin(Math.min(1_000, r.deadline - Date.now()), true);
+    }
+    const reply = await this.#ports.esl(uuidBridge(r.leg, r.trunk)).catch((err: Error) => `-ERR ${err.message}`);
+    if (reply.startsWith('+OK')) log.info({ trunk: r.trunk, leg: r.leg }, 'the call continues: the user answered again');
+    else {
+      log.error({ reply: reply.trim().slice(0, 120) }, 'could not bridge the answered call to the waiting trunk leg');
+      this.#ports.failRing(r.leg);
+    }
+  }
+
+  /** Resolves true once Verto is connected (with `fresh`: once it connects anew), false after `ms` or at stop(). */
+  #vertoConnectedWithin(ms: number, fresh = false): Promise<boolean> {
+    if (!fresh && this.#ports.vertoState() === 'connected') return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (up: boolean) => {
+        clearTimeout(timer);
+        off();
+        this.#waits.delete(cancel);
+        resolve(up);
+      };
+      const cancel = () => done(false);
+      const timer = setTimeout(cancel, Math.max(0, ms));
+      const off = this.#ports.onVertoState((state) => {
+        if (state === 'connected') done(true);
+      });
+      this.#waits.add(cancel);
+    });
+  }
+}

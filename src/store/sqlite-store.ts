@@ -54,7 +54,6 @@ export class SqliteStateStore implements StateStore {
     putGhost: StatementSync;
     directRoom: StatementSync;
     putDirectRoom: StatementSync;
-    forgetDirectRoom: StatementSync;
     ghostOfRoom: StatementSync;
     forgetDirectRoomsIn: StatementSync;
   };
@@ -106,7 +105,6 @@ export class SqliteStateStore implements StateStore {
       putGhost: db.prepare('INSERT INTO ghosts (user_id, display_name, registered_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name'),
       directRoom: db.prepare('SELECT room_id FROM direct_rooms WHERE ghost = ? AND user_id = ?'),
       putDirectRoom: db.prepare('INSERT OR REPLACE INTO direct_rooms (ghost, user_id, room_id) VALUES (?, ?, ?)'),
-      forgetDirectRoom: db.prepare('DELETE FROM direct_rooms WHERE ghost = ? AND user_id = ?'),
       ghostOfRoom: db.prepare('SELECT ghost FROM direct_rooms WHERE room_id = ? LIMIT 1'),
       forgetDirectRoomsIn: db.prepare('DELETE FROM direct_rooms WHERE room_id = ? AND (user_id = ? OR ghost = ?)'),
     };
@@ -192,10 +190,6 @@ export class SqliteStateStore implements StateStore {
 
   putDirectRoom(ghost: string, userId: string, roomId: string): void {
     this.#statements.putDirectRoom.run(ghost, userId, roomId);
-  }
-
-  forgetDirectRoom(ghost: string, userId: string): void {
-    this.#statements.forgetDirectRoom.run(ghost, userId);
   }
 
   forgetDirectRoomsIn(roomId: string, userId: string): void {

@@ -80,7 +80,6 @@ export interface StateStore {
   /** Appservice: a ghost's DM with a user. */
   directRoom(ghost: string, userId: string): string | undefined;
   putDirectRoom(ghost: string, userId: string, roomId: string): void;
-  forgetDirectRoom(ghost: string, userId: string): void;
   /** A room is no DM of the edge's any more (a member left it): forget it for every ghost and user. */
   forgetDirectRoomsIn(roomId: string, userId: string): void;
   /** The ghost whose DM a room is, if the edge knows it as one. */

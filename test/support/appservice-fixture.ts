@@ -2,7 +2,7 @@
 // registration written by `matrix-sip-edge register`, the homeserver
 // simulator loading that file and pushing transactions to the edge (the
 // legacy paths Synapse 1.67 uses, or the v1 ones), Alice as a Matrix user.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EdgeProcess, runCli, writeConfig } from './edge-process.ts';
@@ -13,7 +13,6 @@ import { freePort, httpGet } from './net.ts';
 import { pollUntil } from './wait.ts';
 import { WireTap } from './wire-tap.ts';
 import { TEST_SECRETS } from './secrets.ts';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 export type Json = Record<string, unknown>;

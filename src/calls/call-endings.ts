@@ -25,6 +25,17 @@ export const VERTO_LOST_RINGING_OUTCOME: CallOutcome = {
   notice: 'The call failed: the connection to the phone system was lost.',
 };
 
+/** The cause recorded for a call whose Matrix media was lost while its far end waits (the user is rung again). */
+export const HANDED_OVER_CAUSE = 'MEDIA_LOST_RINGING_AGAIN';
+
+/** The notice the room reads when a call's media was lost, and again as it rings anew. */
+export const recoveryNotice = (number: string): string => `Your call with ${number === 'anonymous' ? 'an anonymous caller' : number} was interrupted: answer to continue.`;
+
+/** How a call ends in Matrix when its media was lost and the far end waits: the user is rung again (recovery.ts). */
+export function handedOverOutcome(number: string): CallOutcome {
+  return { cause: HANDED_OVER_CAUSE, sipStatus: undefined, reason: 'ice_failed', notice: recoveryNotice(number) };
+}
+
 /** uuid_kill a Verto leg; a leg FreeSWITCH has ended already answers -ERR, which is fine. */
 export async function killLeg(ports: { esl(command: ApiCommand): Promise<string> }, uuid: string, cause: string, log: Logger): Promise<void> {
   try {

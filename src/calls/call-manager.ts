@@ -11,11 +11,11 @@ import { checkCaller, type Refusal } from '../routing/policy.ts';
 import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
 import { routeOutboundEvent } from './outbound-events.ts';
-import { recoveryNotice, RecoveryRinger, type Recovery } from './recovery.ts';
+import { RecoveryRinger, type Recovery } from './recovery.ts';
 import { uuidExists, uuidGetvar } from '../esl/commands.ts';
 import { parseGetvar } from '../esl/channels.ts';
 import { killLeg } from './call-endings.ts';
-import { VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
+import { HANDED_OVER_CAUSE, recoveryNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
 import { admitInvite, compileRules, type CompiledRules } from './refusals.ts';
@@ -233,22 +233,27 @@ export class CallManager {
   }
 
   /**
-   * After a restart: an answered outbound call the previous run left whose
-   * trunk leg is still there (parked: its media leg went with the old
-   * process's Verto socket) is not ended: the user is rung again to
-   * continue it, as when the media is lost in a running edge (recovery.ts).
-   * Its number and caller come from the trunk leg's own variables.
+   * After a restart: an answered call the previous run left whose trunk leg
+   * is still there and kept (park_after_bridge: the edge's originate sets it
+   * on an outbound trunk leg, an inbound call sets it once bridged) is not
+   * ended: its Verto leg (gone with the old process's socket, or detached:
+   * an inbound one) is ended, the trunk leg parks, and the user is rung
+   * again to continue it, as when the media is lost in a running edge
+   * (recovery.ts). The number and the user come from the trunk leg's own
+   * variables (mse_peer_number, or an outbound leg's mse_destination; mse_user).
    */
   async #keepWaitingTrunkLegs(): Promise<void> {
     if (this.#config.calls.recovery_ring_s === 0) return;
     const kept: CallRecord[] = [];
     for (const c of this.#leftByPreviousRun) {
-      if (c.direction !== 'outbound' || !c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
+      if (!c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
       try {
         if ((await this.#esl.api(uuidExists(c.farLeg))).trim() !== 'true') continue;
-        const number = parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg, 'mse_destination')));
-        const userId = parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg, 'mse_user')));
-        if (number === undefined || !/^(\+?[1-9][0-9]{1,14}|[0-9]{2,8})$/.test(number)) continue;
+        const getvar = async (name: string) => parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg!, name)));
+        if ((await getvar('park_after_bridge')) !== 'true') continue;
+        const number = (await getvar('mse_peer_number')) ?? (await getvar('mse_destination'));
+        const userId = await getvar('mse_user');
+        if (number === undefined || !/^(\+?[0-9]{1,20}|anonymous)$/.test(number)) continue;
         await killLeg({ esl: (cmd) => this.#esl.api(cmd) }, c.vertoLeg, 'NORMAL_CLEARING', this.#log);
         this.#store.deleteCall(c.matrixCallId);
         this.#recoveredLegs.add(c.vertoLeg);
@@ -338,7 +343,14 @@ export class CallManager {
         {
           esl: (c) => this.#esl.api(c),
           knows: (uuid) =>
-            this.#byUuid.has(uuid) || this.#pendingInbound.has(uuid) || this.#endedWhileReconciling.has(uuid) || this.#recoveredLegs.has(uuid) || this.#endedLegs.has(uuid) || this.#storedLegPending(uuid),
+            this.#byUuid.has(uuid) ||
+            this.#byFarLeg.has(uuid) ||
+            this.#ringer.holds(uuid) ||
+            this.#pendingInbound.has(uuid) ||
+            this.#endedWhileReconciling.has(uuid) ||
+            this.#recoveredLegs.has(uuid) ||
+            this.#endedLegs.has(uuid) ||
+            this.#storedLegPending(uuid),
           calls: () => [...this.#byMatrixId.values()].map((call) => this.#known(call)),
           orphaned: (o) => void this.#tellOrphaned(o),
         },
@@ -486,6 +498,7 @@ export class CallManager {
       journal: (id, update) => this.#store.updateCall(id, update),
       verto: (method, params) => this.#verto.request(method, params),
       esl: (command) => this.#esl.api(command),
+      eslUp: () => this.#esl.state === 'connected',
       bgapi: (command, timeoutMs) => this.#esl.bgapi(command, { timeoutMs }),
       recover: (call) => this.#recover(call, as),
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
@@ -505,6 +518,8 @@ export class CallManager {
       journal: ports.journal,
       verto: ports.verto,
       esl: ports.esl,
+      eslUp: ports.eslUp,
+      recover: (call) => this.#recoverInbound(call, as),
       ended: (call, outcome) => this.#onCallEnded(call, outcome),
       milestone: (call, kind) => this.#milestones.emit({ callId: call.matrixCallId, direction: 'inbound', kind, at: performance.now() }),
       timers: this.#timers,
@@ -515,10 +530,11 @@ export class CallManager {
     // Forgotten once its leg is gone; until then kept marked told, so that neither
     // the channel walk nor a restart tells Matrix of its end a second time.
     // An outbound call has two legs (the media leg and the trunk leg the edge originated): the row goes once both are.
+    // An inbound call whose trunk leg was kept for a recovery ends that leg too (it would wait parked): the row goes once both are gone.
     const legs =
       call instanceof OutboundCall
         ? [...(call.mediaLegMayExist ? [call.uuid] : []), ...(call.trunkLegMayExist ? [call.trunkUuid] : [])]
-        : [call.uuid];
+        : [call.uuid, ...(call.trunkLegMayExist && call.farLegUuid !== undefined ? [call.farLegUuid] : [])];
     const waiting = legs.filter((uuid) => uuid !== this.#goneLeg);
     if (waiting.length === 0) this.#store.deleteCall(call.matrixCallId);
     else for (const uuid of waiting) this.#awaitLegGone(uuid, call.matrixCallId);
@@ -532,7 +548,7 @@ export class CallManager {
     if (call instanceof OutboundCall) this.#limits.release(call.userId);
     else if (call.farLegUuid !== undefined) this.#byFarLeg.delete(call.farLegUuid);
     // The call that rang the user again is over (hung up, or not answered): the trunk leg waiting for it goes too.
-    if (call instanceof InboundCall) this.#ringer.ended(call.uuid, outcome.reason === 'invite_timeout', call.log);
+    if (call instanceof InboundCall) this.#ringer.ended(call.uuid, outcome.cause === HANDED_OVER_CAUSE ? 'handed_over' : outcome.reason === 'invite_timeout' ? 'unanswered' : 'ended', call.log);
     const key = `${outcome.reason}:${outcome.cause}`;
     this.#outcomes.set(key, (this.#outcomes.get(key) ?? 0) + 1);
     this.#log.info({ live: this.#byMatrixId.size }, 'calls');
@@ -620,11 +636,18 @@ export class CallManager {
     this.#ringer.start({ trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as }, call.log);
   }
 
+  /** An answered inbound call lost its Matrix media; its trunk leg (kept with park_after_bridge) waits while the user who answered is rung again. */
+  #recoverInbound(call: InboundCall, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
+    const trunk = call.farLegUuid;
+    if (trunk === undefined) return;
+    this.#ringer.start({ trunk, roomId: call.roomId, userId: call.answeredBy ?? '', number: call.peerNumber, as }, call.log);
+  }
+
   /** FreeSWITCH's verto.invite for a recovery leg: ring the user again, in the same room, as the same party. */
   async #ringAgain(r: Recovery, params: Readonly<Record<string, unknown>>): Promise<void> {
     const sdp = params['sdp'];
     if (typeof sdp !== 'string') {
-      this.#ringer.ended(r.leg, true, this.#log);
+      this.#ringer.ended(r.leg, 'unanswered', this.#log);
       return;
     }
     const call = new InboundCall(
@@ -634,6 +657,7 @@ export class CallManager {
         gatheringWindowMs: this.#config.calls.gathering_window_ms,
         dtmfBatchMs: this.#config.inbound.dtmf_batch_ms,
         maxDurationS: this.#config.calls.max_duration_s,
+        recoveryRingS: this.#config.calls.recovery_ring_s,
       },
       this.#inboundPorts(r.as),
       this.#log,
@@ -689,6 +713,7 @@ export class CallManager {
         gatheringWindowMs: this.#config.calls.gathering_window_ms,
         dtmfBatchMs: this.#config.inbound.dtmf_batch_ms,
         maxDurationS: this.#config.calls.max_duration_s,
+        recoveryRingS: this.#config.calls.recovery_ring_s,
       },
       this.#inboundPorts(ringing),
       this.#log,
@@ -937,6 +962,7 @@ export class CallManager {
       if (inbound && digit !== undefined) inbound.onFarEndDtmf(digit);
       return;
     }
+    if (event.name === 'CHANNEL_HANGUP_COMPLETE') this.#byFarLeg.get(uuid)?.onTrunkGone();
     if (event.name === 'CHANNEL_BRIDGE') {
       // Inbound: the trunk leg is the A leg; its bridge event names the edge's leg as the other one.
       const other = h('Other-Leg-Unique-ID');

@@ -7,9 +7,9 @@ import { sdpForMatrix } from '../sdp/for-matrix.ts';
 import { answerTo, classifyOffer, withSetup } from '../sdp/renegotiate.ts';
 import { CAUSE_TABLE, type CallOutcome, type MatrixHangupReason } from './hangup-causes.ts';
 import type { ApiCommand } from '../esl/commands.ts';
-import { uuidKill, uuidSetvar } from '../esl/commands.ts';
+import { uuidKill, uuidSetvar, uuidSetvarMulti } from '../esl/commands.ts';
 import type { MilestoneKind } from './outbound-call.ts';
-import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
+import { handedOverOutcome, killLeg, maxDurationNotice, VERTO_LOST_OUTCOME } from './call-endings.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import type { CallUpdate } from '../store/state-store.ts';
 
@@ -51,6 +51,8 @@ export interface InboundSettings {
   readonly dtmfBatchMs: number;
   /** Longest answered call, in seconds; then the edge hangs up. */
   readonly maxDurationS: number;
+  /** calls.recovery_ring_s: how long the user is rung again when the Matrix side's media is lost (0: the call ends with it). */
+  readonly recoveryRingS?: number;
 }
 
 export interface InboundPorts {
@@ -62,6 +64,10 @@ export interface InboundPorts {
   verto(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
   esl(command: ApiCommand): Promise<string>;
   ended(call: InboundCall, outcome: CallOutcome): void;
+  /** The Matrix side's media was lost, the trunk leg waits parked: ring the user again (call-manager.ts, recovery.ts). */
+  recover?(call: InboundCall): void;
+  /** ESL is connected now (a recovery needs it from the first step). */
+  eslUp?(): boolean;
   milestone(call: InboundCall, kind: MilestoneKind): void;
   /** Where the call's timers are counted (the manager's; a private one when absent). */
   readonly timers?: TimerLedger;
@@ -94,6 +100,17 @@ export class InboundCall {
   #matrixSdp: string | undefined;
   #held = false;
   #negotiating: Promise<void> = Promise.resolve();
+  /**
+   * The trunk leg kept for a recovery (park_after_bridge set on it over ESL):
+   * 'arming' while the request is out or its answer was lost. Once not 'no',
+   * every end of this call ends the trunk leg itself, or it would wait parked.
+   */
+  #trunkKept: 'no' | 'arming' | 'kept' = 'no';
+  #trunkGone = false;
+  /** The Matrix side's media was lost and the trunk leg handed over to ring the user again. */
+  #handedOver = false;
+  /** The uuid_kill of the kept trunk leg at the call's end: true when FreeSWITCH took it (the bridge then ends the Verto leg). */
+  #trunkEnded: Promise<boolean> = Promise.resolve(false);
 
   constructor(info: InboundCallInfo, settings: InboundSettings, ports: InboundPorts, log: Logger) {
     this.#info = info;
@@ -116,6 +133,16 @@ export class InboundCall {
 
   get farLegUuid(): string | undefined {
     return this.#farLegUuid;
+  }
+
+  /** The number the Matrix user is connected to (the caller's, or "anonymous"). */
+  get peerNumber(): string {
+    return this.#info.callerNumber;
+  }
+
+  /** True while the ended call's trunk leg may still be up and is the edge's to end (kept for a recovery, not handed over). */
+  get trunkLegMayExist(): boolean {
+    return this.#farLegUuid !== undefined && this.#trunkKept !== 'no' && !this.#trunkGone && !this.#handedOver;
   }
 
   #move(to: InboundState): boolean {
@@ -338,16 +365,90 @@ export class InboundCall {
    */
   async onVertoLost(): Promise<void> {
     if (this.#state !== 'answered') return;
+    if (this.#recoverable()) {
+      // The trunk leg keeps park_after_bridge: ending the detached Verto leg parks it.
+      this.#handOver();
+      await killLeg(this.#ports, this.uuid, VERTO_LOST_OUTCOME.cause, this.log);
+      await this.#told;
+      return;
+    }
     this.log.warn('the Verto connection was lost during the call; its media cannot be restored: ending it');
     this.#finish(VERTO_LOST_OUTCOME, true, VERTO_LOST_OUTCOME.notice);
     await killLeg(this.#ports, this.uuid, VERTO_LOST_OUTCOME.cause, this.log);
     await this.#told;
   }
 
+  #recoverable(): boolean {
+    return (
+      this.#trunkKept === 'kept' && !this.#trunkGone && (this.#settings.recoveryRingS ?? 0) > 0 && this.#ports.recover !== undefined && (this.#ports.eslUp?.() ?? true)
+    );
+  }
+
+  /** The Matrix call ends saying the call was interrupted; the waiting trunk leg is handed over to ring the user again. */
+  #handOver(): void {
+    this.#handedOver = true;
+    this.log.warn('the Matrix side\'s media was lost; the caller waits while the user is rung again');
+    const outcome = handedOverOutcome(this.#info.callerNumber);
+    this.#finish(outcome, true, outcome.notice);
+    this.#ports.recover?.(this);
+  }
+
   /** ESL: the leg toward the edge is bridged to the trunk leg. */
   onBridged(farLegUuid: string): void {
+    if (this.#farLegUuid === farLegUuid) return;
     this.#farLegUuid = farLegUuid;
     this.#ports.journal(this.matrixCallId, { farLeg: farLegUuid });
+    if (this.#state !== 'ended' && (this.#settings.recoveryRingS ?? 0) > 0 && this.#ports.recover !== undefined) void this.#keepTrunk(farLegUuid);
+  }
+
+  /** ESL: the trunk leg hung up (the caller, or the edge's own kill). */
+  onTrunkGone(): void {
+    this.#trunkGone = true;
+  }
+
+  /**
+   * Keeps the far end when the Matrix side's media is lost: park_after_bridge
+   * on the trunk leg, read when its bridge ends (switch_ivr_multi_threaded_bridge,
+   * so setting it during the bridge counts; it wins over the template's
+   * hangup_after_bridge). With it go what a restarted edge needs to ring the
+   * user again (mse_user, mse_peer_number) and what the channel walk knows
+   * the leg by (mse_leg=trunk, the Matrix call), as on an outbound trunk leg.
+   */
+  async #keepTrunk(trunk: string): Promise<void> {
+    const vars: Array<readonly [string, string]> = [
+      ['mse_leg', 'trunk'],
+      ['mse_matrix_call_id', this.matrixCallId],
+      ['mse_room_id', this.roomId],
+      ['mse_party_id', this.partyId],
+      ['mse_version', '1'],
+      ['mse_peer_number', this.#info.callerNumber],
+      ...(this.#winner === undefined ? [] : [['mse_user', this.#winner.userId] as const]),
+      ['park_after_bridge', 'true'],
+    ];
+    let command: ApiCommand;
+    try {
+      command = uuidSetvarMulti(trunk, vars);
+    } catch (err) {
+      // a value outside the ESL grammar (a room or user id): the call goes on, ending with its media as before
+      this.log.warn({ err: (err as Error).message }, 'cannot keep the trunk leg for a recovery');
+      return;
+    }
+    this.#trunkKept = 'arming';
+    try {
+      const reply = await this.#ports.esl(command);
+      if (reply.startsWith('+OK')) this.#trunkKept = 'kept';
+      else {
+        this.#trunkKept = 'no';
+        this.log.info({ reply: reply.trim().slice(0, 80) }, 'the trunk leg could not be kept for a recovery (gone already)');
+      }
+    } catch (err) {
+      // unknown whether FreeSWITCH set it: the end of the call ends the trunk leg all the same
+      this.log.warn({ err: (err as Error).message }, 'could not keep the trunk leg for a recovery');
+    }
+    if (this.#state === 'ended' && this.#trunkKept === 'kept' && !this.#handedOver && !this.#trunkGone) {
+      // the call ended while the request was out: the trunk leg must not wait parked
+      void killLeg(this.#ports, trunk, 'NORMAL_CLEARING', this.log);
+    }
   }
 
   /** ESL DTMF from the trunk side: batched into one notice per burst. */
@@ -390,19 +491,32 @@ export class InboundCall {
     if (this.#state === 'ended') return;
     const reason: MatrixHangupReason =
       matrixReason === 'invite_timeout' ? 'invite_timeout' : cause === 'USER_BUSY' || cause === 'user_busy' ? 'user_busy' : cause === 'NORMAL_CLEARING' || cause === 'CALL_REJECTED' ? 'user_hangup' : CAUSE_TABLE[cause]?.reason ?? 'unknown_error';
-    this.#finish({ cause, sipStatus: undefined, reason, notice }, tellMatrix, notice);
     const byeCause = vertoCause === 'user_busy' ? 'USER_BUSY' : vertoCause;
+    this.#finish({ cause, sipStatus: undefined, reason, notice }, tellMatrix, notice, byeCause);
     try {
       await this.#ports.verto('verto.bye', { cause: byeCause, dialogParams: { callID: this.uuid } });
     } catch (err) {
+      // A kept trunk leg is ended at the same time (#finish): its bridge may have hung the Verto leg up first.
+      if (await this.#trunkEnded) return;
       this.log.warn({ err: (err as Error).message }, 'verto.bye failed; hanging the leg up over ESL');
       await this.#ports.esl(uuidKill(this.uuid, byeCause)).catch((e: Error) => this.log.error({ err: e.message }, 'uuid_kill failed too; the next reconciliation ends the channel'));
     }
   }
 
-  #finish(outcome: CallOutcome, tellMatrix: boolean, notice: string | undefined): void {
+  #finish(outcome: CallOutcome, tellMatrix: boolean, notice: string | undefined, trunkCause: string = outcome.cause): void {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
+    // A kept trunk leg would wait parked once its Verto leg goes: it ends with the call, with the cause it would have had.
+    const far = this.#farLegUuid;
+    if (far !== undefined && this.#trunkKept !== 'no' && !this.#handedOver && !this.#trunkGone) {
+      this.#trunkEnded = this.#ports.esl(uuidKill(far, /^[A-Z][A-Z_]{1,40}$/.test(trunkCause) ? trunkCause : 'NORMAL_CLEARING')).then(
+        (reply) => reply.startsWith('+OK'),
+        (err: Error) => {
+          this.log.warn({ err: err.message }, 'could not end the trunk leg');
+          return false;
+        },
+      );
+    }
     // every timer, the DTMF batch's too: flushDtmf still posts the digits it holds
     this.#timers.clearAll();
     this.#flushDtmf();

@@ -13,7 +13,7 @@ import type { Destination } from '../routing/numbers.ts';
 import { canMove, type CallState } from './call-state.ts';
 import { lostWithVertoSocket, lostWithVertoSocketRinging, outcomeOf, type CallOutcome, type HangupFacts, type MatrixHangupReason } from './hangup-causes.ts';
 import { CallTimers, type TimerLedger } from './call-timers.ts';
-import { killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
+import { handedOverOutcome, killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
@@ -32,6 +32,8 @@ export interface CallPorts {
   esl(command: ApiCommand): Promise<string>;
   /** The Matrix side's media of an answered call was lost: its trunk leg, parked, is handed over to ring the user again. */
   recover?(call: OutboundCall): void;
+  /** ESL is connected now (a recovery needs it from the first step). */
+  eslUp?(): boolean;
   /** A bgapi job: resolves with its BACKGROUND_JOB body (an originate: at answer, or its failure). */
   bgapi(command: ApiCommand, timeoutMs: number): Promise<string>;
   /** The call has ended on both sides; forget it. */
@@ -590,7 +592,7 @@ export class OutboundCall {
   }
 
   #recoverable(): boolean {
-    return (this.#settings.recoveryRingS ?? 0) > 0 && this.#ports.recover !== undefined && this.#trunk === 'answered' && !this.#trunkHungUp;
+    return (this.#settings.recoveryRingS ?? 0) > 0 && this.#ports.recover !== undefined && this.#trunk === 'answered' && !this.#trunkHungUp && (this.#ports.eslUp?.() ?? true);
   }
 
   /**
@@ -602,7 +604,7 @@ export class OutboundCall {
   #handOver(): void {
     this.#handedOver = true;
     this.log.warn('the Matrix side\'s media was lost; the far end waits while the user is rung again');
-    this.#finish({ cause: 'MEDIA_LOST_RINGING_AGAIN', sipStatus: undefined, reason: 'ice_failed', notice: `Your call with ${this.#settings.destination.number} was interrupted: answer to continue.` }, true);
+    this.#finish(handedOverOutcome(this.#settings.destination.number), true);
     this.#ports.recover?.(this);
   }
 

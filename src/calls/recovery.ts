@@ -18,7 +18,7 @@ export interface Recovery {
   readonly roomId: string;
   /** The user to ring again (the caller of the lost call). */
   readonly userId: string;
-  /** The number the call is connected to. */
+  /** The number the call is connected to (an inbound caller's may be "anonymous"). */
   readonly number: string;
   /** Who the edge is in the room (its events, its notices). */
   readonly as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined };
@@ -26,8 +26,8 @@ export interface Recovery {
   readonly deadline: number;
 }
 
-/** The notice the room reads as it rings again. */
-export const recoveryNotice = (number: string): string => `Your call with ${number} was interrupted: answer to continue.`;
+/** A number the ring again can show as its caller id (not "anonymous"). */
+const CALLER_NUMBER = /^\+?[0-9]{2,15}$/;
 
 /** How the trunk leg is ended when nobody answered the ring again. */
 export const RECOVERY_UNANSWERED_CAUSE = 'NO_ANSWER';
@@ -69,6 +69,12 @@ export class RecoveryRinger {
     this.#ports = ports;
   }
 
+  /** True for a leg of a recovery under way (the waiting trunk leg, or the Verto leg that rings for it): the channel walk leaves it alone. */
+  holds(uuid: string): boolean {
+    for (const r of [...this.#waiting.values(), ...this.#ringing.values()]) if (r.leg === uuid || r.trunk === uuid) return true;
+    return false;
+  }
+
   /** Far ends waiting, not ringing yet (they count as live calls). */
   get pending(): number {
     return this.#waiting.size;
@@ -89,12 +95,16 @@ export class RecoveryRinger {
     return r;
   }
 
-  /** The call on this Verto leg ended: the trunk leg it continued goes too. */
-  ended(leg: string, unanswered: boolean, log: Logger): void {
+  /**
+   * The call on this Verto leg ended: the trunk leg it continued goes too,
+   * unless `how` is handed_over (its media was lost again: a new recovery
+   * has the trunk leg now).
+   */
+  ended(leg: string, how: 'unanswered' | 'ended' | 'handed_over', log: Logger): void {
     const r = this.#ringing.get(leg);
     if (r === undefined) return;
     this.#ringing.delete(leg);
-    void killLeg(this.#ports, r.trunk, unanswered ? RECOVERY_UNANSWERED_CAUSE : 'NORMAL_CLEARING', log);
+    if (how !== 'handed_over') void killLeg(this.#ports, r.trunk, how === 'unanswered' ? RECOVERY_UNANSWERED_CAUSE : 'NORMAL_CLEARING', log);
   }
 
   async stop(log: Logger): Promise<void> {
@@ -120,7 +130,7 @@ export class RecoveryRinger {
       const timeoutS = Math.max(1, Math.ceil((r.deadline - Date.now()) / 1000));
       let body: string;
       try {
-        body = await this.#ports.bgapi(originateToEdge({ uuid: r.leg, sessid: this.#ports.vertoSessionId(), callerIdNumber: r.number, timeoutS, trunkUuid: r.trunk }), (timeoutS + 15) * 1000);
+        body = await this.#ports.bgapi(originateToEdge({ uuid: r.leg, sessid: this.#ports.vertoSessionId(), callerIdNumber: CALLER_NUMBER.test(r.number) ? r.number : undefined, timeoutS, trunkUuid: r.trunk }), (timeoutS + 15) * 1000);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'could not ring the user again');
         giveUp();

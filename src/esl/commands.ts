@@ -48,6 +48,14 @@ export const uuidGetvar = (uuid: string, name: string): ApiCommand => api('uuid_
 export const uuidSetvar = (uuid: string, name: string, value: string): ApiCommand =>
   api('uuid_setvar', eslUuid(uuid), eslVariableName(name), eslVariableValue(value));
 
+/** `uuid_setvar_multi <uuid> a=1;b=2`: several variables in one request, set in order under one session lock (mod_commands uuid_setvar_multi_function). */
+export function uuidSetvarMulti(uuid: string, variables: ReadonlyArray<readonly [string, string]>): ApiCommand {
+  if (variables.length === 0 || variables.length > 64) throw new EslArgumentError('variable list', String(variables.length), 'must hold 1 to 64 variables');
+  // each name and value passed the grammar, which admits neither ';' nor a space
+  const list = variables.map(([name, value]) => `${eslVariableName(name)}=${eslVariableValue(value)}`).join(';') as EslToken<'variable list'>;
+  return api('uuid_setvar_multi', eslUuid(uuid), list);
+}
+
 export const uuidBridge = (a: string, b: string): ApiCommand => api('uuid_bridge', eslUuid(a), eslUuid(b));
 
 /** How long a held trunk leg may go without RTP (30 min, as the shipped mse_media_hold_timeout_ms). */
@@ -101,12 +109,12 @@ export function originateTrunk(o: TrunkOriginate): ApiCommand {
  * edge's own session (mod_verto sends it a verto.invite with FreeSWITCH's
  * offer), to carry a recovered call's media; it hangs up when its bridge ends.
  */
-export function originateToEdge(o: { readonly uuid: string; readonly sessid: string; readonly callerIdNumber: string; readonly timeoutS: number; readonly trunkUuid: string }): ApiCommand {
+export function originateToEdge(o: { readonly uuid: string; readonly sessid: string; readonly callerIdNumber: string | undefined; readonly timeoutS: number; readonly trunkUuid: string }): ApiCommand {
   if (!Number.isInteger(o.timeoutS) || o.timeoutS < 1 || o.timeoutS > 600) throw new EslArgumentError('originate timeout', String(o.timeoutS), 'must be 1-600 s');
   const vars = [
     `origination_uuid=${eslUuid(o.uuid)}`,
-    `origination_caller_id_number=${eslCallerNumber(o.callerIdNumber)}`,
-    `origination_caller_id_name=${eslCallerNumber(o.callerIdNumber)}`,
+    // an anonymous caller has no number to show: FreeSWITCH's default caller id then
+    ...(o.callerIdNumber === undefined ? [] : [`origination_caller_id_number=${eslCallerNumber(o.callerIdNumber)}`, `origination_caller_id_name=${eslCallerNumber(o.callerIdNumber)}`]),
     `originate_timeout=${o.timeoutS}`,
     'hangup_after_bridge=true',
     `mse_recovers=${eslUuid(o.trunkUuid)}`,

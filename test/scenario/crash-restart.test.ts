@@ -12,6 +12,7 @@ import { pollUntil, waitUntil } from '../support/wait.ts';
 // and a notice, once; every leg still up is hung up over ESL (on the wire).
 
 const DID = '+49301234561';
+const CALLS = { gathering_window_ms: 10_000, hangup_cause_wait_ms: 1000, ring_timeout_s: 60, drain_s: 1, recovery_ring_s: 3 };
 const RINGS = '+4930700002';
 let f: OutboundFixture;
 const callees: WeriftCallee[] = [];
@@ -24,7 +25,7 @@ beforeAll(async () => {
       originateTimeoutMs: 60_000,
       dialplanOverrides: { mse_inbound_enabled: 'true', mse_inbound_did_regex: '^\\+?(4930123456[0-9])\\z' },
     },
-    config: { calls: { gathering_window_ms: 10_000, hangup_cause_wait_ms: 1000, ring_timeout_s: 60, drain_s: 1 } },
+    config: { calls: { ...CALLS } },
   });
   await f.restartEdge({ inbound: { routes: [{ did: DID, room: f.roomId }], ring_timeout_s: 30 } });
 });
@@ -133,26 +134,58 @@ describe('kill -9 of the edge, then a restart', () => {
     await expectNoDuplicate(caller.options.callId);
   });
 
-  it('during an answered inbound call: m.call.hangup as the inviting party, the trunk leg ended', async () => {
-    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345678', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
-    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
-    const callId = content(invite)['call_id'] as string;
-    seen.add(callId);
-    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
-    const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
-    callees.push(callee);
-    await callee.answer(invite);
-    await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
-    // the far leg is known to the edge (stored) once ESL told it of the bridge
-    await waitUntil(f.tap, () => f.tap.text().includes(`uuid_setvar ${vertoLeg} mse_inbound_party_id`), 'the call recorded on its channel');
-    const notices = f.notices().length;
+  it('during an answered inbound call: the caller is never hung up; the lost Matrix call ends, the user who answered is rung again within 2 s of the edge reaching both peers, answering bridges the same trunk leg; not answering ends it', async () => {
+    for (const answerAgain of [true, false]) {
+      const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: answerAgain ? '+4917012345678' : '+4917012345677', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
+      const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
+      const callId = content(invite)['call_id'] as string;
+      seen.add(callId);
+      const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+      const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+      callees.push(callee);
+      await callee.answer(invite);
+      await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
+      // kept for a recovery once bridged (what a restarted edge finds on the leg)
+      await waitUntil(f.tap, () => f.tap.text().includes(`park_after_bridge=true`) && f.tap.text().includes(`api uuid_setvar_multi ${handle.uuid} `), 'the trunk leg kept');
+      let trunkEnded: string | undefined;
+      void handle.ended.then((cause) => {
+        trunkEnded = cause;
+      });
+      const notices = f.notices().length;
 
-    const restart = await crashAndRestart();
-    const ending = await expectEndedOnBothSides(callId, [vertoLeg], restart, notices);
-    await pollUntil(() => f.fs.model.channel(handle.uuid) === undefined || f.fs.model.channel(handle.uuid)?.hungUp === true, 'the trunk leg gone', 2_000, 10);
-    expect(ending['type']).toBe('m.call.hangup');
-    expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
-    await expectNoDuplicate(callId);
+      const restart = await crashAndRestart();
+      // The Matrix call the crash cut is ended, as the party that rang; the detached Verto leg is ended and the trunk leg parks.
+      const ending = await f.waitEvent((e) => isEnding(e) && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] === callId, 2_000);
+      expect(ending['type']).toBe('m.call.hangup');
+      expect(content(ending)).toMatchObject({ call_id: callId, party_id: content(invite)['party_id'], version: '1' });
+      await pollUntil(() => f.fs.model.channel(vertoLeg) === undefined || f.fs.model.channel(vertoLeg)?.hungUp === true, 'the old Verto leg gone', 2_000, 10);
+      const again = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string), 3_000);
+      seen.add(content(again)['call_id'] as string);
+      expect(Date.now() - restart.readyAt).toBeLessThan(2_000);
+      expect(content(again)).toMatchObject({ version: '1', invitee: f.mx.aliceId });
+      await f.waitNotice(answerAgain ? /^Your call with \+4917012345678 was interrupted: answer to continue\.$/ : /was interrupted: answer to continue/, notices);
+      expect(f.fs.model.channel(handle.uuid)?.hungUp).toBe(false);
+      expect(trunkEnded).toBeUndefined();
+      expect(f.tap.sent.slice(restart.eslMark).join('')).not.toContain(`uuid_kill ${handle.uuid}`);
+
+      if (!answerAgain) {
+        // nobody answers within recovery_ring_s: the trunk leg is ended with the recovery's cause
+        await f.waitEvent(f.byEdge('m.call.hangup', content(again)['call_id'] as string), 8_000);
+        expect(await handle.ended).toBe('NO_ANSWER');
+        continue;
+      }
+      const device = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEAGAIN');
+      callees.push(device);
+      await device.answer(again);
+      await pollUntil(() => {
+        const trunk = f.fs.model.channel(handle.uuid);
+        return trunk !== undefined && !trunk.hungUp && trunk.bridgedTo !== undefined && trunk.bridgedTo !== vertoLeg;
+      }, 'the same trunk leg bridged to a new media leg', 8_000);
+      expect(trunkEnded).toBeUndefined();
+      f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.call.hangup', { call_id: content(again)['call_id'], party_id: 'ALICEAGAIN', version: '1', reason: 'user_hangup' } as never);
+      expect(await handle.ended).toBe('NORMAL_CLEARING');
+      await f.expectNothingLeft();
+    }
   });
 
   it('during a ringing inbound call: m.call.hangup as the inviting party, the trunk caller released', async () => {
@@ -172,6 +205,8 @@ describe('kill -9 of the edge, then a restart', () => {
   });
 
   it('a stored leg whose uuid_kill got no reply (ESL dropped mid-way) is kept and hung up at the next ESL connection, not forgotten', async () => {
+    // without recoveries (an answered inbound call is then ended at the restart, not continued)
+    await f.restartEdge({ calls: { ...CALLS, recovery_ring_s: 0 } });
     const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345670', callerName: 'Lotte', context: 'matrix-sip-edge-public' });
     const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string));
     const callId = content(invite)['call_id'] as string;

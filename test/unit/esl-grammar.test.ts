@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EslArgumentError, eslDtmfDigits, eslDtmfDuration, eslUuid, eslVariableValue, assertSingleLine } from '../../src/esl/grammar.ts';
-import { uuidKill, uuidSendDtmf, uuidSetvar } from '../../src/esl/commands.ts';
+import { originateToEdge, uuidKill, uuidSendDtmf, uuidSetvar, uuidSetvarMulti } from '../../src/esl/commands.ts';
 
 const UUID = '3f1e2d4c-5b6a-4987-8a7b-6c5d4e3f2a1b';
 
@@ -64,5 +64,31 @@ describe('ESL argument grammar', () => {
   it('assertSingleLine refuses line breaks', () => {
     expect(() => assertSingleLine('status\napi x')).toThrow(EslArgumentError);
     expect(() => assertSingleLine('status')).not.toThrow();
+  });
+});
+
+describe('uuid_setvar_multi', () => {
+  it('joins checked names and values with ";" in the order given', () => {
+    expect(uuidSetvarMulti(UUID, [['mse_leg', 'trunk'], ['mse_room_id', '!room:example.org'], ['park_after_bridge', 'true']])).toEqual({
+      command: 'uuid_setvar_multi',
+      args: `${UUID} mse_leg=trunk;mse_room_id=!room:example.org;park_after_bridge=true`,
+    });
+  });
+
+  it.each([';', ' ', '\n', '${x}', "a'b"])('refuses a value holding %j (it would split or expand)', (bad) => {
+    expect(() => uuidSetvarMulti(UUID, [['mse_user', `@a${bad}:b`]])).toThrow(EslArgumentError);
+  });
+
+  it('refuses an empty list and a bad name', () => {
+    expect(() => uuidSetvarMulti(UUID, [])).toThrow(EslArgumentError);
+    expect(() => uuidSetvarMulti(UUID, [['a;b', 'x']])).toThrow(EslArgumentError);
+  });
+});
+
+describe('originate toward the edge (a recovery leg)', () => {
+  it('shows the number as caller id, or none for an anonymous caller', () => {
+    const o = { uuid: UUID, sessid: UUID, timeoutS: 30, trunkUuid: UUID };
+    expect(originateToEdge({ ...o, callerIdNumber: '+4917012345678' }).args).toContain('origination_caller_id_number=+4917012345678,');
+    expect(originateToEdge({ ...o, callerIdNumber: undefined }).args).not.toContain('origination_caller_id');
   });
 });

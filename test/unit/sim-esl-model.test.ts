@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FreeSwitchModel } from '../support/freeswitch/channel-model.ts';
 import type { DialplanEngine, FsEvent, VertoCallSink } from '../support/freeswitch/contract.ts';
+import { executeApi } from '../support/freeswitch/esl-api.ts';
 
 type Call = readonly [string, ...unknown[]];
 
@@ -161,5 +162,51 @@ describe('channel model', () => {
     invite(m, 'c2');
     m.stop();
     expect(m.channels()).toEqual([]);
+  });
+});
+
+describe('park_after_bridge on the caller of a bridge (an inbound trunk leg)', () => {
+  const publicPlan: DialplanEngine = {
+    route: () => [
+      { app: 'set', data: 'hangup_after_bridge=true' },
+      { app: 'bridge', data: 'user/1000@127.0.0.1' },
+      { app: 'hangup', data: 'NORMAL_CLEARING' },
+    ],
+  };
+
+  async function bridgedInbound(m: FreeSwitchModel, calls: Call[]): Promise<{ inbound: ReturnType<FreeSwitchModel['placeInboundCall']>; callId: string }> {
+    m.attachSession('s1', '1000@127.0.0.1', sink(calls));
+    const inbound = m.placeInboundCall({ did: '5551212', callerNumber: '+4930123456', callerName: 'Bob' });
+    await until(() => calls.some((c) => c[0] === 'invite'), 'verto.invite');
+    const callId = String(calls.find((c) => c[0] === 'invite')?.[1]);
+    expect(m.answer('s1', callId, 'v=0\r\n').ok).toBe(true);
+    await until(() => m.channel(callId)?.bridgedTo === inbound.uuid, 'bridge');
+    return { inbound, callId };
+  }
+
+  it('set during the bridge (uuid_setvar_multi), it parks the caller when its answered partner goes, instead of hanging it up', async () => {
+    const m = (model = new FreeSwitchModel({ dialplan: publicPlan }));
+    const calls: Call[] = [];
+    const events: FsEvent[] = [];
+    m.onEvent((e) => events.push(e));
+    const { inbound, callId } = await bridgedInbound(m, calls);
+    expect(await executeApi(m, 'uuid_setvar_multi', `${inbound.uuid} mse_leg=trunk;park_after_bridge=true`)).toBe('+OK\n');
+    expect(m.channel(inbound.uuid)?.getVar('mse_leg')).toBe('trunk');
+    expect(await executeApi(m, 'uuid_setvar_multi', `00000000-0000-4000-8000-000000000000 a=b`)).toMatch(/^-ERR No such channel!/);
+    expect(await executeApi(m, 'uuid_kill', callId)).toBe('+OK\n');
+    await until(() => m.channel(callId) === undefined, 'the Verto leg gone');
+    await until(() => events.some((e) => hdr(e, 'Event-Name') === 'CHANNEL_PARK' && hdr(e, 'Unique-ID') === inbound.uuid), 'the trunk leg parked');
+    expect(m.channel(inbound.uuid)?.hungUp).toBe(false);
+    // the dialplan's hangup after the bridge did not run
+    expect(events.some((e) => hdr(e, 'Event-Name') === 'CHANNEL_EXECUTE' && hdr(e, 'Unique-ID') === inbound.uuid && hdr(e, 'Application') === 'hangup')).toBe(false);
+    inbound.hangup();
+    expect(await inbound.ended).toBe('NORMAL_CLEARING');
+  });
+
+  it('without it, hangup_after_bridge hangs the caller up with the partner\'s cause', async () => {
+    const m = (model = new FreeSwitchModel({ dialplan: publicPlan }));
+    const { inbound, callId } = await bridgedInbound(m, []);
+    expect(await executeApi(m, 'uuid_kill', `${callId} NETWORK_OUT_OF_ORDER`)).toBe('+OK\n');
+    expect(await inbound.ended).toBe('NETWORK_OUT_OF_ORDER');
   });
 });

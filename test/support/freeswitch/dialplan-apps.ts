@@ -299,6 +299,14 @@ function bridge(model: FreeSwitchModel, a: Channel, data: string, finish: (r?: s
       a.setVar('last_bridge_role', 'originator');
       if (a.hungUp) return;
       model.fire('CHANNEL_UNBRIDGE', a, SITES.unbridge, { lead: [['Bridge-A-Unique-ID', a.uuid], ['Bridge-B-Unique-ID', b.uuid]] });
+      // switch_ivr_multi_threaded_bridge's end (switch_ivr_bridge.c, 1.11.1): an answered partner gone and
+      // park_after_bridge on the caller (read then, so a uuid_setvar during the bridge counts) parks it;
+      // it takes precedence over hangup_after_bridge, and the rest of the dialplan does not run
+      if (b.answered && a.getVar('park_after_bridge') === 'true') {
+        complete();
+        model.parkChannel(a);
+        return;
+      }
       if (a.getVar('hangup_after_bridge') === 'true') {
         complete();
         model.hangupChannel(a, cause);

@@ -145,6 +145,23 @@ const APIS: Readonly<Record<string, ApiFn>> = {
     const value = second < 0 ? undefined : rest.slice(second + 1);
     return m.setVariable(uuid, name, value) ? '+OK\n' : '-ERR No such channel!\n';
   },
+  // mod_commands uuid_setvar_multi_function: `<uuid> a=1;b=2`, set in order; +OK once one was set
+  uuid_setvar_multi: (m, a) => {
+    const t = a.trim();
+    const space = t.indexOf(' ');
+    if (space < 0) return '-USAGE: <uuid> <var>=<value>;<var>=<value>...\n';
+    const uuid = t.slice(0, space);
+    if (m.channel(uuid) === undefined) return '-ERR No such channel!\n-USAGE: <uuid> <var>=<value>;<var>=<value>...\n';
+    let set = 0;
+    for (const item of t.slice(space + 1).split(';')) {
+      const eq = item.indexOf('=');
+      const name = eq < 0 ? item : item.slice(0, eq);
+      if (name === '') continue;
+      m.setVariable(uuid, name, eq < 0 ? undefined : item.slice(eq + 1));
+      set += 1;
+    }
+    return set > 0 ? '+OK\n' : '-USAGE: <uuid> <var>=<value>;<var>=<value>...\n';
+  },
   // mod_commands uuid_bridge_function: `+OK <second uuid>`, or `-ERR Invalid uuid` when switch_ivr_uuid_bridge refuses
   uuid_bridge: (m, a) => {
     const parts = a.trim().split(/\s+/);

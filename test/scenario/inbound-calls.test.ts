@@ -99,7 +99,8 @@ beforeAll(async () => {
   f = await OutboundFixture.start({
     name: 'inbound',
     stack: { dialplanOverrides: { mse_inbound_enabled: 'true', mse_inbound_did_regex: '^\\+?(4930123456[0-9])\\z' } },
-    config: {},
+    // the shipped gathering window (3 s): an answer's candidates come in matrix-js-sdk's batch 500 ms after it
+    config: { calls: { gathering_window_ms: 3_000, hangup_cause_wait_ms: 1000, ring_timeout_s: 60, drain_s: 1 } },
   });
   doorsRoom = f.mx.hs.createRoom(f.mx.aliceId, { invite: [f.mx.edgeUserId] } as never);
   await f.waitEvent((e) => e['type'] === 'm.room.member' && e['state_key'] === f.mx.edgeUserId && content(e)['membership'] === 'join', 10_000, doorsRoom);
@@ -211,6 +212,43 @@ describe('after the answer', () => {
     expect(edgeCallEvents(callId, f.roomId)).toEqual(['m.call.invite', 'm.call.select_answer']);
     handle.hangup();
     await f.waitEvent(f.byEdge('m.call.hangup', callId));
+  });
+});
+
+describe('set-up timing, measured as the outbound call is', () => {
+  it('the room rings within 20 ms of FreeSWITCH offering the call; answered with matrix-js-sdk\'s timing (its candidates in one batch 500 ms after the answer), FreeSWITCH gets verto.answer with every candidate within 20 ms of the edge receiving the batch (medians of 5; the simulators\' clocks)', async () => {
+    const ring: number[] = [];
+    const answer: number[] = [];
+    const fromAnswer: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { handle, invite, callId } = await dial(DID.reception, f.roomId);
+      const offered = vertoInvitesSent(f.fs.model).find((x) => x.originator === handle.uuid)!;
+      const put = f.mx.hs.requests().find((r) => r.userId === f.mx.edgeUserId && r.method === 'PUT' && r.path.includes('/send/m.call.invite/') && JSON.stringify(r.body).includes(callId))!;
+      ring.push(put.receivedAt - offered.at);
+      const device = callee(`TIMING${i}`);
+      await device.answer(invite, { jsSdkBatchMs: 500 });
+      const answered = f.events((e) => e['type'] === 'm.call.answer' && e['sender'] === f.mx.aliceId && content(e)['call_id'] === callId)[0]!;
+      const batches = f.events((e) => e['type'] === 'm.call.candidates' && e['sender'] === f.mx.aliceId && content(e)['call_id'] === callId);
+      const last = batches[batches.length - 1]!;
+      const synced = await edgeSynced(last['event_id'] as string);
+      await pollUntil(() => f.fs.vertoRecord.some((r) => r.method === 'answer' && r.callId === offered.callId), 'verto.answer');
+      const sent = f.fs.vertoRecord.find((r) => r.method === 'answer' && r.callId === offered.callId)!;
+      answer.push(sent.at - synced.answeredAt);
+      fromAnswer.push(sent.at - (answered['origin_server_ts'] as number));
+      expect(device.trickled.length).toBeGreaterThan(0);
+      for (const c of device.trickled) expect(sent.sdp).toContain(String(c['candidate']).replace(/^a=/, ''));
+      expect(sent.sdp).toContain('a=end-of-candidates');
+      await pollUntil(() => bridgedToEdge(handle.uuid, offered.callId), 'bridged');
+      handle.hangup();
+      expect(await handle.ended).toBe('NORMAL_CLEARING');
+      await pollUntil(() => f.fs.model.channel(offered.callId) === undefined, 'the edge\'s leg gone');
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
+    process.stdout.write(
+      `inbound: verto.invite sent -> m.call.invite at the homeserver ${ring.join(', ')} ms; candidates batch at the edge -> verto.answer ${answer.join(', ')} ms; m.call.answer stored -> verto.answer ${fromAnswer.join(', ')} ms\n`,
+    );
+    expect(median(ring)).toBeLessThan(20);
+    expect(median(answer)).toBeLessThan(20);
   });
 });
 

@@ -151,8 +151,15 @@ export class WeriftCallee {
     return this.hs.sendEvent(this.userId, this.roomId, type, { call_id: callId, party_id: this.partyId, version: '1', ...content } as never);
   }
 
-  /** Answer the invite; resolves once the answer and every candidate were sent. */
-  async answer(invite: Json, opts: { endOfCandidates?: boolean } = {}): Promise<void> {
+  /**
+   * Answer the invite; resolves once the answer and every candidate were
+   * sent. With `jsSdkBatchMs`, as matrix-js-sdk does (queueCandidate): the
+   * candidates gathered after the answer go in one m.call.candidates that
+   * long after it, end-of-candidates in the same batch when gathering is
+   * done by then (else in a batch of its own).
+   */
+  async answer(invite: Json, opts: { endOfCandidates?: boolean; jsSdkBatchMs?: number } = {}): Promise<void> {
+    if (opts.jsSdkBatchMs !== undefined) return this.#answerBatched(invite, opts.jsSdkBatchMs);
     const content = invite['content'] as Json;
     const callId = content['call_id'] as string;
     await this.pc.setRemoteDescription({ type: 'offer', sdp: (content['offer'] as { sdp: string }).sdp });
@@ -182,6 +189,40 @@ export class WeriftCallee {
     answered = true;
     flush();
     await finished;
+  }
+
+  async #answerBatched(invite: Json, batchMs: number): Promise<void> {
+    const content = invite['content'] as Json;
+    const callId = content['call_id'] as string;
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: (content['offer'] as { sdp: string }).sdp });
+    const batch: Json[] = [];
+    let gatheringDone = false;
+    let onDone: (() => void) | undefined;
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (c !== undefined) batch.push(c.toJSON() as unknown as Json);
+      else {
+        gatheringDone = true;
+        onDone?.();
+      }
+    });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    this.send(callId, 'm.call.answer', { answer: { type: 'answer', sdp: answer.sdp } });
+    await new Promise<void>((r) => setTimeout(r, batchMs));
+    const first = batch.splice(0);
+    this.trickled.push(...first);
+    if (gatheringDone) {
+      this.send(callId, 'm.call.candidates', { candidates: [...first, { candidate: '' }] });
+      return;
+    }
+    if (first.length > 0) this.send(callId, 'm.call.candidates', { candidates: first });
+    await new Promise<void>((r) => {
+      onDone = r;
+      if (gatheringDone) r();
+    });
+    const rest = batch.splice(0);
+    this.trickled.push(...rest);
+    this.send(callId, 'm.call.candidates', { candidates: [...rest, { candidate: '' }] });
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,8 @@ export interface VertoRecord {
   /** The answer SDP of a client verto.answer. */
   readonly sdp?: string;
   readonly cause?: string | undefined;
+  /** When the server received it (Date.now(), ms). */
+  readonly at: number;
 }
 
 /** The model as the Verto server's backend, recording each request before passing it on. */
@@ -60,27 +62,27 @@ function recordingBackend(model: FreeSwitchModel, record: VertoRecord[]): VertoB
     attachSession: (sessid, user, sink) => model.attachSession(sessid, user, sink),
     detachSession: (sessid, clientAddress) => model.detachSession(sessid, clientAddress),
     invite: (req) => {
-      record.push({ method: 'invite', callId: req.callId, invite: req });
+      record.push({ method: 'invite', callId: req.callId, invite: req, at: Date.now() });
       return model.invite(req);
     },
     answer: (sessid, callId, sdp) => {
-      record.push({ method: 'answer', callId, sdp });
+      record.push({ method: 'answer', callId, sdp, at: Date.now() });
       return model.answer(sessid, callId, sdp);
     },
     bye: (sessid, callId, cause, causeCode) => {
-      record.push({ method: 'bye', callId, cause });
+      record.push({ method: 'bye', callId, cause, at: Date.now() });
       return model.bye(sessid, callId, cause, causeCode);
     },
     dtmf: (sessid, callId, digits) => {
-      record.push({ method: 'dtmf', callId });
+      record.push({ method: 'dtmf', callId, at: Date.now() });
       return model.dtmf(sessid, callId, digits);
     },
     modify: (sessid, callId, action, params) => {
-      record.push({ method: 'modify', callId });
+      record.push({ method: 'modify', callId, at: Date.now() });
       return model.modify(sessid, callId, action, params);
     },
     reattach: (sessid, callId, sdp) => {
-      record.push({ method: 'reattach', callId });
+      record.push({ method: 'reattach', callId, at: Date.now() });
       return model.reattach(sessid, callId, sdp);
     },
   };

@@ -28,6 +28,8 @@ export interface SentInvite {
   readonly callId: string;
   /** The A leg the call came from (the trunk leg for an inbound call), when there is one. */
   readonly originator: string | undefined;
+  /** When it was sent (Date.now(), ms). */
+  readonly at: number;
 }
 
 const sentInvites = new WeakMap<FreeSwitchModel, SentInvite[]>();
@@ -482,7 +484,7 @@ export function originateToSession(model: FreeSwitchModel, session: VertoSession
     if (session.sink !== undefined) {
       const sent = sentInvites.get(model) ?? [];
       sentInvites.set(model, sent);
-      sent.push({ sessid: session.sessid, user: session.user, callId: ch.uuid, originator: aLeg?.uuid });
+      sent.push({ sessid: session.sessid, user: session.user, callId: ch.uuid, originator: aLeg?.uuid, at: Date.now() });
     }
     session.sink?.invite(ch.uuid, {
       callID: ch.uuid, sdp, caller_id_name: cidName, caller_id_number: cidNum,

@@ -918,9 +918,10 @@ export class CallManager {
   /**
    * The Verto socket dropped: FreeSWITCH has already hung up every
    * unanswered call of the session. Answered ones lost their media (the
-   * edge cannot re-attach it): they are ended now, over ESL, in both
-   * directions, instead of being left in silence until FreeSWITCH's detach
-   * timeout or a re-attach.
+   * edge cannot re-attach it): their phone side waits while the user is
+   * rung again (recovery.ts), or, without a kept trunk leg, they are ended
+   * now over ESL, instead of being left in silence until FreeSWITCH's
+   * detach timeout or a re-attach.
    */
   #onVertoLost(): void {
     for (const call of [...this.#byMatrixId.values()]) {

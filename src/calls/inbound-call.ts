@@ -358,10 +358,11 @@ export class InboundCall {
   /**
    * The Verto socket dropped after the answer. FreeSWITCH detaches the leg
    * (it offered the call, so the edge could not ask for recoverCall false):
-   * the caller would hear silence until detach-timeout-sec, and a
-   * re-attach cannot restore the Matrix client's media. Ended at once on
-   * both sides: the leg over ESL (the trunk leg follows, hangup_after_bridge),
-   * the room told.
+   * a re-attach cannot restore the Matrix client's media. A kept trunk leg
+   * (park_after_bridge, ESL up) waits parked once the edge ends the
+   * detached leg, and the user who answered is rung again (#handOver).
+   * Otherwise the call is ended at once on both sides: the leg over ESL
+   * (the trunk leg with it), the room told.
    */
   async onVertoLost(): Promise<void> {
     if (this.#state !== 'answered') return;

@@ -14,7 +14,6 @@ import { routeOutboundEvent } from './outbound-events.ts';
 import { RecoveryRinger, type Recovery } from './recovery.ts';
 import { uuidExists, uuidGetvar } from '../esl/commands.ts';
 import { parseGetvar } from '../esl/channels.ts';
-import { killLeg } from './call-endings.ts';
 import { HANDED_OVER_CAUSE, recoveryNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
@@ -131,6 +130,7 @@ export class CallManager {
       onVertoState: (fn) => this.#verto.onState(fn),
       vertoSessionId: () => this.#store.vertoSessionId(),
       ringS: config.calls.recovery_ring_s,
+      holdMusic: config.calls.recovery_hold_music === '' ? undefined : config.calls.recovery_hold_music,
       failRing: (leg) => {
         const ringing = this.#byUuid.get(leg);
         if (ringing instanceof InboundCall) void ringing.hangup('NORMAL_TEMPORARY_FAILURE');
@@ -254,13 +254,17 @@ export class CallManager {
         const number = (await getvar('mse_peer_number')) ?? (await getvar('mse_destination'));
         const userId = await getvar('mse_user');
         if (number === undefined || !/^(\+?[0-9]{1,20}|anonymous)$/.test(number)) continue;
-        await killLeg({ esl: (cmd) => this.#esl.api(cmd) }, c.vertoLeg, 'NORMAL_CLEARING', this.#log);
+        // Its end parks the trunk leg; a leg gone already (an outbound one went with the old socket) left it parked.
+        const killed = await this.#esl.api(uuidKill(c.vertoLeg, 'NORMAL_CLEARING'));
         this.#store.deleteCall(c.matrixCallId);
         this.#recoveredLegs.add(c.vertoLeg);
         this.#recoveredLegs.add(c.farLeg);
         kept.push(c);
         this.#log.warn({ call: c.matrixCallId, trunk: c.farLeg }, 'a call the previous run left still has its far end: ringing the user again');
-        this.#ringer.start({ trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender } }, this.#log);
+        this.#ringer.start(
+          { trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, mediaLeg: killed.startsWith('+OK') ? c.vertoLeg : undefined },
+          this.#log,
+        );
       } catch (err) {
         this.#log.warn({ call: c.matrixCallId, err: (err as Error).message }, 'could not look at the trunk leg of a call left by the previous run');
       }
@@ -633,14 +637,15 @@ export class CallManager {
 
   /** An answered outbound call lost its Matrix media; its trunk leg waits parked while the user is rung again (recovery.ts). */
   #recover(call: OutboundCall, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
-    this.#ringer.start({ trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as }, call.log);
+    this.#ringer.start({ trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as, mediaLeg: call.mediaLegEnded ? undefined : call.uuid }, call.log);
   }
 
   /** An answered inbound call lost its Matrix media; its trunk leg (kept with park_after_bridge) waits while the user who answered is rung again. */
   #recoverInbound(call: InboundCall, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
     const trunk = call.farLegUuid;
     if (trunk === undefined) return;
-    this.#ringer.start({ trunk, roomId: call.roomId, userId: call.answeredBy ?? '', number: call.peerNumber, as }, call.log);
+    // the edge ends the detached Verto leg right after this: its end parks the trunk leg
+    this.#ringer.start({ trunk, roomId: call.roomId, userId: call.answeredBy ?? '', number: call.peerNumber, as, mediaLeg: call.uuid }, call.log);
   }
 
   /** FreeSWITCH's verto.invite for a recovery leg: ring the user again, in the same room, as the same party. */
@@ -953,6 +958,7 @@ export class CallManager {
       this.#goneLeg = undefined;
     }
     this.#legGone(uuid);
+    this.#ringer.legGone(uuid);
   }
 
   #routeEslEvent(event: EslEvent, uuid: string): void {

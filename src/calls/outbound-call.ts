@@ -180,6 +180,11 @@ export class OutboundCall {
     return this.#settings.destination.number;
   }
 
+  /** The media leg's CHANNEL_HANGUP_COMPLETE was seen. */
+  get mediaLegEnded(): boolean {
+    return this.#mediaLegHungUp;
+  }
+
   /** True while FreeSWITCH may still hold the media leg: placed, and its CHANNEL_HANGUP_COMPLETE not seen yet. */
   get mediaLegMayExist(): boolean {
     return this.#media !== 'none' && !this.#mediaLegHungUp;

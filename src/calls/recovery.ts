@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { ConnectionState } from '../net/connection-state.ts';
-import { originateToEdge, uuidBridge, type ApiCommand } from '../esl/commands.ts';
+import { originateToEdge, uuidBridge, uuidBroadcast, type ApiCommand } from '../esl/commands.ts';
 import { killLeg } from './call-endings.ts';
 
 /** One trunk leg waiting for its user. */
@@ -24,7 +24,19 @@ export interface Recovery {
   readonly as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined };
   /** ms since the epoch: the user must answer by then. */
   readonly deadline: number;
+  /**
+   * The lost media leg whose end parks the trunk leg (its CHANNEL_HANGUP_COMPLETE
+   * is the cue for the hold music); undefined when it is gone already.
+   */
+  readonly mediaLeg: string | undefined;
 }
+
+/**
+ * How long the hold music waits for the lost media leg's CHANNEL_HANGUP_COMPLETE
+ * before it is started anyway (the trunk leg parks as that leg goes: real
+ * ctl-08 shows the trunk leg's CHANNEL_PARK 20 ms before it).
+ */
+const PARK_CUE_WAIT_MS = 2_000;
 
 /** A number the ring again can show as its caller id (not "anonymous"). */
 const CALLER_NUMBER = /^\+?[0-9]{2,15}$/;
@@ -41,6 +53,8 @@ export interface RecoveryPorts {
   vertoSessionId(): string;
   /** How long the user is rung again (calls.recovery_ring_s). */
   readonly ringS: number;
+  /** What the waiting trunk leg hears (calls.recovery_hold_music); undefined: silence. */
+  readonly holdMusic: string | undefined;
   /** The call that rings the user again could not be bridged: end it. */
   failRing(leg: string): void;
   /** A recovery ended without ringing: the manager may be idle now. */
@@ -62,8 +76,12 @@ export class RecoveryRinger {
   readonly #waiting = new Map<string, Recovery>();
   /** Ringing or continued, by the new Verto leg's UUID. */
   readonly #ringing = new Map<string, Recovery>();
+  /** Of those, the continued ones (uuid_bridge answered +OK). */
+  readonly #bridged = new Set<string>();
   /** Waits for Verto under way (stop() cancels them). */
   readonly #waits = new Set<() => void>();
+  /** Hold music waiting for its cue, by the lost media leg's UUID. */
+  readonly #musicCues = new Map<string, { readonly r: Recovery; readonly timer: NodeJS.Timeout; readonly log: Logger }>();
 
   constructor(ports: RecoveryPorts) {
     this.#ports = ports;
@@ -83,7 +101,51 @@ export class RecoveryRinger {
   start(w: Waiting, log: Logger): void {
     const r: Recovery = { ...w, leg: randomUUID(), deadline: Date.now() + this.#ports.ringS * 1000 };
     this.#waiting.set(r.leg, r);
+    if (r.mediaLeg === undefined) void this.#holdMusic(r, log);
+    else {
+      const timer = setTimeout(() => this.legGone(r.mediaLeg!), PARK_CUE_WAIT_MS);
+      this.#musicCues.set(r.mediaLeg, { r, timer, log });
+    }
     void this.#originate(r, log);
+  }
+
+  /** ESL: a leg's CHANNEL_HANGUP_COMPLETE. A lost media leg's end parks its trunk leg: the hold music starts. */
+  legGone(uuid: string): void {
+    const cue = this.#musicCues.get(uuid);
+    if (cue === undefined) return;
+    clearTimeout(cue.timer);
+    this.#musicCues.delete(uuid);
+    void this.#holdMusic(cue.r, cue.log);
+  }
+
+  /**
+   * The waiting trunk leg hears calls.recovery_hold_music (uuid_broadcast on
+   * the parked leg); uuid_bridge stops it when the user answers again. Only
+   * once the leg is parked: a broadcast queued while its bridge still runs
+   * would be played by the bridge.
+   */
+  async #holdMusic(r: Recovery, log: Logger): Promise<void> {
+    const music = this.#ports.holdMusic;
+    if (music === undefined || !this.#bridgeable(r)) return;
+    try {
+      const reply = await this.#ports.esl(uuidBroadcast(r.trunk, music));
+      if (!reply.startsWith('+OK')) log.info({ reply: reply.trim().slice(0, 80) }, 'no hold music for the waiting trunk leg');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not start the hold music');
+    }
+  }
+
+  /** The recovery still waits for its answer (not continued yet, not ended). */
+  #bridgeable(r: Recovery): boolean {
+    return this.#waiting.get(r.leg) === r || (this.#ringing.get(r.leg) === r && !this.#bridged.has(r.leg));
+  }
+
+  #dropCue(r: Recovery): void {
+    if (r.mediaLeg === undefined) return;
+    const cue = this.#musicCues.get(r.mediaLeg);
+    if (cue?.r !== r) return;
+    clearTimeout(cue.timer);
+    this.#musicCues.delete(r.mediaLeg);
   }
 
   /** FreeSWITCH offered the edge this Verto leg: the recovery it rings for, if it is one. */
@@ -104,11 +166,15 @@ export class RecoveryRinger {
     const r = this.#ringing.get(leg);
     if (r === undefined) return;
     this.#ringing.delete(leg);
+    this.#bridged.delete(leg);
+    this.#dropCue(r);
     if (how !== 'handed_over') void killLeg(this.#ports, r.trunk, how === 'unanswered' ? RECOVERY_UNANSWERED_CAUSE : 'NORMAL_CLEARING', log);
   }
 
   async stop(log: Logger): Promise<void> {
     for (const cancel of [...this.#waits]) cancel();
+    for (const cue of this.#musicCues.values()) clearTimeout(cue.timer);
+    this.#musicCues.clear();
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
     await Promise.allSettled(waiting.map((r) => killLeg(this.#ports, r.trunk, 'SYSTEM_SHUTDOWN', log)));
@@ -117,6 +183,7 @@ export class RecoveryRinger {
   async #originate(r: Recovery, log: Logger): Promise<void> {
     const giveUp = () => {
       if (!this.#waiting.delete(r.leg)) return;
+      this.#dropCue(r);
       log.warn({ trunk: r.trunk }, 'the user could not be rung again in time: ending the trunk leg');
       void killLeg(this.#ports, r.trunk, RECOVERY_UNANSWERED_CAUSE, log);
       this.#ports.idle();
@@ -148,6 +215,7 @@ export class RecoveryRinger {
       await this.#vertoConnectedWithin(Math.min(1_000, r.deadline - Date.now()), true);
     }
     const reply = await this.#ports.esl(uuidBridge(r.leg, r.trunk)).catch((err: Error) => `-ERR ${err.message}`);
+    if (reply.startsWith('+OK')) this.#bridged.add(r.leg);
     if (reply.startsWith('+OK')) log.info({ trunk: r.trunk, leg: r.leg }, 'the call continues: the user answered again');
     else {
       log.error({ reply: reply.trim().slice(0, 120) }, 'could not bridge the answered call to the waiting trunk leg');

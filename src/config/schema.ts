@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationMs, hostname, port, reconnect, secretFile, secretValue } from './schema-parts.ts';
 import { sipSchema } from './sip-schema.ts';
+import { PLAYBACK_PATH } from '../esl/grammar.ts';
 
 // The config file's schema. Field descriptions live in config.example.yaml,
 // which a test keeps in step with this schema.
@@ -122,8 +123,13 @@ export const callsSchema = z
   .strictObject({
     /** Longest wait for end-of-candidates after an m.call.invite (the trunk rings meanwhile: it delays only the media). */
     gathering_window_ms: durationMs(0, 10_000).default(3_000),
-    /** The Matrix side's media was lost in an answered outbound call: the far end waits, and the user is rung again for this long (0: the call just ends). */
+    /** The Matrix side's media was lost in an answered call (either direction): the phone side waits, and the user is rung again for this long (0: the call just ends). */
     recovery_ring_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(0, { error: 'must be at least 0' }).max(300, { error: 'must be at most 300' }).default(30),
+    /** What the waiting phone side hears meanwhile (uuid_broadcast): a local_stream or an absolute file path; "" for silence. */
+    recovery_hold_music: z
+      .string({ error: 'must be local_stream://<name>, an absolute file path, or ""' })
+      .regex(new RegExp(`(${PLAYBACK_PATH.source})|^$`), { error: 'must be local_stream://<name>, an absolute file path without spaces, or ""' })
+      .default('local_stream://moh'),
     /** No RTP on the trunk leg for this long: FreeSWITCH hangs it up (MEDIA_TIMEOUT). */
     media_timeout_s: z.number({ error: 'must be a whole number of seconds' }).int({ error: 'must be a whole number of seconds' }).min(5, { error: 'must be at least 5' }).max(3_600, { error: 'must be at most 3600' }).default(60),
     /** After FreeSWITCH's verto.bye, how long to wait for ESL's hangup cause. */

@@ -12,6 +12,7 @@ import {
   eslVariableValue,
   type EslToken,
   EslArgumentError,
+  eslPlaybackPath,
 } from './grammar.ts';
 
 /** An `api` command line (without the leading "api "), built only from checked tokens. */
@@ -55,6 +56,9 @@ export function uuidSetvarMulti(uuid: string, variables: ReadonlyArray<readonly 
   const list = variables.map(([name, value]) => `${eslVariableName(name)}=${eslVariableValue(value)}`).join(';') as EslToken<'variable list'>;
   return api('uuid_setvar_multi', eslUuid(uuid), list);
 }
+
+/** `uuid_broadcast <uuid> <path> aleg`: plays on the channel itself (a parked trunk leg); uuid_bridge stops it (switch_channel_stop_broadcast). */
+export const uuidBroadcast = (uuid: string, path: string): ApiCommand => api('uuid_broadcast', eslUuid(uuid), eslPlaybackPath(path), 'aleg' as EslToken<'leg'>);
 
 export const uuidBridge = (a: string, b: string): ApiCommand => api('uuid_bridge', eslUuid(a), eslUuid(b));
 

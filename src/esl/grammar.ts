@@ -31,6 +31,12 @@ const DESTINATION = /^(\+?[1-9][0-9]{1,14}|[0-9]{2,8})$/;
 const CALLER_NUMBER = /^\+?[0-9]{2,15}$/;
 /** No quote, comma, brace, $ or control character: safe inside '...' in an originate's {variables}. */
 const CALLER_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._()+-]{0,63}$/;
+/**
+ * What uuid_broadcast may play: a local_stream (mod_local_stream's name) or
+ * an absolute file path. No space (it would split the arguments), no "::"
+ * (app::args), no "!" (a hangup after it), no "$" or braces (expansion).
+ */
+export const PLAYBACK_PATH = /^(local_stream:\/\/[A-Za-z0-9_-]{1,64}|\/[A-Za-z0-9_.\/-]{1,200})$/;
 
 export const DTMF_MIN_DURATION_MS = 40;
 export const DTMF_MAX_DURATION_MS = 2000;
@@ -79,6 +85,9 @@ export const eslDestination = (v: unknown): EslToken<'destination'> =>
 
 export const eslCallerNumber = (v: unknown): EslToken<'caller number'> =>
   check('caller number', v, CALLER_NUMBER, 'must be 2-15 digits, + optional');
+
+export const eslPlaybackPath = (v: unknown): EslToken<'playback path'> =>
+  check('playback path', v, PLAYBACK_PATH, 'must be local_stream://<name> or an absolute file path, without spaces');
 
 export const eslCallerName = (v: unknown): EslToken<'caller name'> =>
   check('caller name', v, CALLER_NAME, 'must be 1-64 ASCII letters, digits, space and . _ ( ) + -, starting with a letter or digit');

@@ -95,6 +95,8 @@ describe('kill -9 of the edge, then a restart', () => {
     await f.waitNotice(/was interrupted: answer to continue/, notices);
     expect(f.fs.model.channel(trunkLeg)?.hungUp).toBe(false);
     expect(f.tap.sent.slice(restart.eslMark).join('')).not.toContain(`uuid_kill ${trunkLeg}`);
+    // parked since the old process's socket went: the hold music starts at once
+    await pollUntil(() => f.fs.model.channel(trunkLeg)?.hearsHoldMusic === 'local_stream://moh', 'hold music for the waiting far end', 2_000);
 
     const device = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEAGAIN');
     callees.push(device);
@@ -167,6 +169,8 @@ describe('kill -9 of the edge, then a restart', () => {
       expect(f.fs.model.channel(handle.uuid)?.hungUp).toBe(false);
       expect(trunkEnded).toBeUndefined();
       expect(f.tap.sent.slice(restart.eslMark).join('')).not.toContain(`uuid_kill ${handle.uuid}`);
+      // parked once the restarted edge ended the detached Verto leg: then the hold music
+      await pollUntil(() => f.fs.model.channel(handle.uuid)?.hearsHoldMusic === 'local_stream://moh', 'hold music for the waiting caller', 2_000);
 
       if (!answerAgain) {
         // nobody answers within recovery_ring_s: the trunk leg is ended with the recovery's cause

@@ -91,6 +91,9 @@ describe('Verto connection lost during an answered inbound call', () => {
     // park_after_bridge: the trunk leg left its bridge for park, and stays up
     await pollUntil(() => f.fs.model.channel(handle.uuid)?.application === 'park', 'the trunk leg parked', 2_000);
     expect(f.fs.model.channel(handle.uuid)?.hungUp).toBe(false);
+    // the caller hears hold music while waiting (once the leg is parked: after the Verto leg's end)
+    await waitUntil(f.tap, () => sinceEsl().includes(`api uuid_broadcast ${handle.uuid} local_stream://moh aleg\n\n`), 'hold music for the waiting caller', 2_000);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.hearsHoldMusic === 'local_stream://moh', 'the caller hears it', 2_000);
 
     await f.fs.restartVerto();
     await pollUntil(() => f.fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
@@ -108,6 +111,8 @@ describe('Verto connection lost during an answered inbound call', () => {
         const trunk = f.fs.model.channel(handle.uuid);
         return trunk !== undefined && !trunk.hungUp && trunk.bridgedTo !== undefined && trunk.bridgedTo !== vertoLeg;
       }, 'the same trunk leg bridged to a new media leg', 8_000);
+      // the bridge stopped the hold music
+      expect(f.fs.model.channel(handle.uuid)?.hearsHoldMusic).toBeUndefined();
       // All this while the trunk leg was never hung up, nor asked to be.
       expect(trunkEnded).toBeUndefined();
       expect(hangups.has(handle.uuid)).toBe(false);

@@ -43,6 +43,9 @@ describe('Verto connection lost during an answered outbound call', () => {
     expect(content(hangup)).toMatchObject({ party_id: content(answer)['party_id'], version: '1', reason: 'ice_failed' });
     await f.waitNotice(/was interrupted: answer to continue/, noticesBefore);
     expect(f.fs.model.channel(trunkLeg)?.hungUp).toBe(false);
+    // the far end hears hold music while it waits
+    await pollUntil(() => f.fs.model.channel(trunkLeg)?.hearsHoldMusic === 'local_stream://moh', 'hold music for the waiting far end', 2_000);
+    expect(f.tap.text()).toContain(`api uuid_broadcast ${trunkLeg} local_stream://moh aleg\n\n`);
 
     await f.fs.restartVerto();
     await pollUntil(() => f.fs.verto.liveSessions().length === 1, 'a Verto session again', 15_000);
@@ -62,6 +65,7 @@ describe('Verto connection lost during an answered outbound call', () => {
         return trunk !== undefined && trunk.bridgedTo !== undefined && trunk.bridgedTo !== invite.callId;
       }, 'the trunk leg bridged to the new media leg', 8_000);
       expect(f.fs.model.channel(trunkLeg)?.hungUp).toBe(false);
+      expect(f.fs.model.channel(trunkLeg)?.hearsHoldMusic).toBeUndefined();
       // The user hangs up the continued call: the trunk leg goes too.
       f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.call.hangup', { call_id: content(again)['call_id'], party_id: 'ALICEAGAIN', version: '1', reason: 'user_hangup' } as never);
       await pollUntil(() => f.fs.model.channel(trunkLeg) === undefined || f.fs.model.channel(trunkLeg)?.hungUp === true, 'the trunk leg ended with the call', 8_000);

@@ -55,6 +55,15 @@ describe('config', () => {
     expect(parseConfigText(stringify(base()), { MSE_STATE_DIR: 'rel' }, '/etc/mse').state.dir).toBe('/etc/mse/rel');
   });
 
+  it('calls.recovery_hold_music: local_stream://moh by default, "" for silence; anything ESL could split or expand is refused, naming the field', () => {
+    expect(parseConfigText(stringify(base()), NO_ENV).calls.recovery_hold_music).toBe('local_stream://moh');
+    expect(parseConfigText(mutate((c) => (c.calls = { recovery_hold_music: '' })), NO_ENV).calls.recovery_hold_music).toBe('');
+    expect(parseConfigText(mutate((c) => (c.calls = { recovery_hold_music: '/srv/moh/hold.wav' })), NO_ENV).calls.recovery_hold_music).toBe('/srv/moh/hold.wav');
+    for (const bad of ['local_stream://moh aleg', '${hold_music}', 'playback::x', 'hold.wav']) {
+      expect(problems(mutate((c) => (c.calls = { recovery_hold_music: bad }))).join('\n')).toMatch(/calls\.recovery_hold_music/);
+    }
+  });
+
   it('accepts a minimal file with defaults', () => {
     const config = parseConfigText(stringify(base()), NO_ENV);
     expect(config.esl.request_timeout_ms).toBe(5000);

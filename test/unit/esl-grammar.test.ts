@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EslArgumentError, eslDtmfDigits, eslDtmfDuration, eslUuid, eslVariableValue, assertSingleLine } from '../../src/esl/grammar.ts';
-import { originateToEdge, uuidKill, uuidSendDtmf, uuidSetvar, uuidSetvarMulti } from '../../src/esl/commands.ts';
+import { originateToEdge, uuidBroadcast, uuidKill, uuidSendDtmf, uuidSetvar, uuidSetvarMulti } from '../../src/esl/commands.ts';
 
 const UUID = '3f1e2d4c-5b6a-4987-8a7b-6c5d4e3f2a1b';
 
@@ -90,5 +90,16 @@ describe('originate toward the edge (a recovery leg)', () => {
     const o = { uuid: UUID, sessid: UUID, timeoutS: 30, trunkUuid: UUID };
     expect(originateToEdge({ ...o, callerIdNumber: '+4917012345678' }).args).toContain('origination_caller_id_number=+4917012345678,');
     expect(originateToEdge({ ...o, callerIdNumber: undefined }).args).not.toContain('origination_caller_id');
+  });
+});
+
+describe('uuid_broadcast', () => {
+  it('plays a local_stream or an absolute file on the leg itself', () => {
+    expect(uuidBroadcast(UUID, 'local_stream://moh')).toEqual({ command: 'uuid_broadcast', args: `${UUID} local_stream://moh aleg` });
+    expect(uuidBroadcast(UUID, '/usr/share/freeswitch/sounds/music/8000/hold.wav').args).toBe(`${UUID} /usr/share/freeswitch/sounds/music/8000/hold.wav aleg`);
+  });
+
+  it.each(['local_stream://moh aleg', 'playback::x', 'local_stream://moh!', '${hold_music}', 'http://x/y.mp3', 'moh.wav', ''])('refuses %j', (bad) => {
+    expect(() => uuidBroadcast(UUID, bad)).toThrow(EslArgumentError);
   });
 });

@@ -779,6 +779,8 @@ export class FreeSwitchModel implements VertoBackend {
     if (orig.hungUp || peer.hungUp) return;
     // both leave their application (park: CHANNEL_UNPARK, EXECUTE_COMPLETE); a previous bridge of either ends
     for (const c of [orig, peer]) {
+      // switch_ivr_uuid_bridge: switch_channel_stop_broadcast on both
+      c.hearsHoldMusic = undefined;
       const old = c.bLeg;
       if (old !== undefined && old !== peer && old !== orig) this.#unlinkBridge(c, old);
       this.#endApplication(c);
@@ -907,6 +909,27 @@ export class FreeSwitchModel implements VertoBackend {
     const ch = this.#channels.get(uuid);
     if (ch === undefined || ch.hungUp) return false;
     this.markAnswered(ch);
+    return true;
+  }
+
+  /**
+   * uuid_broadcast (switch_ivr_broadcast): `playback <path>` queued on the
+   * channel (aleg, the default) and/or its bridged partner (bleg), run by
+   * whatever loop holds it (a parked channel's park loop). Modelled as the
+   * CHANNEL_EXECUTE of playback and the leg hearing it until a uuid_bridge
+   * stops the broadcast (switch_channel_stop_broadcast) or it hangs up.
+   */
+  broadcast(uuid: string, path: string, legs: string | undefined): boolean {
+    const ch = this.#channels.get(uuid);
+    if (ch === undefined || ch.hungUp) return false;
+    const targets: Channel[] = [];
+    if (legs === undefined || /aleg|both/i.test(legs)) targets.push(ch);
+    const partner = ch.bridgedTo === undefined ? undefined : this.#channels.get(ch.bridgedTo);
+    if (legs !== undefined && /bleg|both/i.test(legs) && partner !== undefined && !partner.hungUp) targets.push(partner);
+    for (const t of targets) {
+      t.hearsHoldMusic = path;
+      this.fire('CHANNEL_EXECUTE', t, SITES.execute, { extra: [['Application', 'playback'], ['Application-Data', path], ['Application-UUID', randomUUID()]] });
+    }
     return true;
   }
 

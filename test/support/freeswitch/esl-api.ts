@@ -145,6 +145,12 @@ const APIS: Readonly<Record<string, ApiFn>> = {
     const value = second < 0 ? undefined : rest.slice(second + 1);
     return m.setVariable(uuid, name, value) ? '+OK\n' : '-ERR No such channel!\n';
   },
+  // mod_commands uuid_broadcast_function: `<uuid> <path> [aleg|bleg|both]` (switch_ivr_broadcast)
+  uuid_broadcast: (m, a) => {
+    const parts = a.trim().split(/\s+/);
+    if (parts.length < 2 || parts[0] === '') return '-USAGE: <uuid> <path> [aleg|bleg|both]\n';
+    return m.broadcast(parts[0] ?? '', parts[1] ?? '', parts[2]) ? '+OK Message sent\n' : '-ERR invalid uuid\n';
+  },
   // mod_commands uuid_setvar_multi_function: `<uuid> a=1;b=2`, set in order; +OK once one was set
   uuid_setvar_multi: (m, a) => {
     const t = a.trim();

@@ -27,7 +27,7 @@ import type { CallRecord, StateStore } from '../store/state-store.ts';
 
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 import type { MatrixOutbox } from '../matrix/outbox.ts';
-import { endStoredLegs, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
+import { endStoredLegs, HANDED_OVER_STATE, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
 import { uuidKill } from '../esl/commands.ts';
 
 /** How long an ended call's leg may take to report CHANNEL_HANGUP_COMPLETE before the edge asks FreeSWITCH to end it. */
@@ -96,6 +96,8 @@ export class CallManager {
   readonly #pendingInbound = new Map<string, boolean>();
   /** Trunk legs waiting for their user to be rung again (recovery.ts). */
   readonly #ringer: RecoveryRinger;
+  /** Trunk legs a recovery let go of whose uuid_kill could not be sent (ESL away), with the cause: ended at the next ESL connection. */
+  readonly #unendedTrunks = new Map<string, string>();
   /** Invites being admitted (their room read), with the events of their calls that arrived meanwhile. */
   readonly #admitting = new Map<string, CallEvent[]>();
   /** Numbers set with !dial, per room (room configuration, not call state). */
@@ -126,6 +128,7 @@ export class CallManager {
     this.#ringer = new RecoveryRinger({
       esl: (c) => this.#esl.api(c),
       bgapi: (c, timeoutMs) => this.#esl.bgapi(c, { timeoutMs }),
+      endTrunk: (uuid, cause, log) => this.#endTrunk(uuid, cause, log),
       vertoState: () => this.#verto.state,
       onVertoState: (fn) => this.#verto.onState(fn),
       vertoSessionId: () => this.#store.vertoSessionId(),
@@ -134,6 +137,14 @@ export class CallManager {
       failRing: (leg) => {
         const ringing = this.#byUuid.get(leg);
         if (ringing instanceof InboundCall) void ringing.hangup('NORMAL_TEMPORARY_FAILURE');
+      },
+      farEndGone: (leg, number) => {
+        const ringing = this.#byUuid.get(leg);
+        if (ringing instanceof InboundCall) void ringing.hangup('ORIGINATOR_CANCEL', `The call with ${number === 'anonymous' ? 'the anonymous caller' : number} is over: the other side hung up.`);
+      },
+      settled: (r) => {
+        this.#store.deleteCall(r.storedCallId);
+        this.#recoveredLegs.delete(r.trunk);
       },
       idle: () => this.#notifyIfIdle(),
     });
@@ -216,10 +227,16 @@ export class CallManager {
     while (this.#endingStoredCalls !== undefined) await this.#endingStoredCalls;
     if (this.#esl.state !== 'connected') return;
     for (const uuid of [...this.#endedLegs.keys()]) void this.#killEndedLeg(uuid);
+    for (const [uuid, cause] of [...this.#unendedTrunks]) void this.#endTrunk(uuid, cause, this.#log);
     if (this.#leftByPreviousRun.length === 0) return;
     await this.#keepWaitingTrunkLegs();
     if (this.#leftByPreviousRun.length === 0) return;
-    const run = endStoredLegs(this.#leftByPreviousRun, { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id) }, this.#log).then((result) => {
+    const run = endStoredLegs(
+      this.#leftByPreviousRun,
+      // a trunk leg a recovery waits on (another stored call, the ring again, may name it too) is kept
+      { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id), keeps: (uuid) => this.#recoveredLegs.has(uuid) || this.#ringer.holds(uuid) },
+      this.#log,
+    ).then((result) => {
       for (const leg of result.gone) this.#recoveredLegs.add(leg);
       this.#leftByPreviousRun = result.unfinished;
       if (result.unfinished.length > 0) this.#log.warn({ calls: result.unfinished.length }, 'calls the previous run left are kept: a leg could not be ended; tried again at the next ESL connection');
@@ -246,7 +263,9 @@ export class CallManager {
     if (this.#config.calls.recovery_ring_s === 0) return;
     const kept: CallRecord[] = [];
     for (const c of this.#leftByPreviousRun) {
-      if (!c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
+      // A call that had ended (told) is not rung again, whatever is left of it; one handed over to a recovery is, once per trunk leg.
+      if (c.state === TOLD_STATE || !c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
+      if (kept.some((k) => k.farLeg === c.farLeg)) continue;
       try {
         if ((await this.#esl.api(uuidExists(c.farLeg))).trim() !== 'true') continue;
         const getvar = async (name: string) => parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg!, name)));
@@ -256,13 +275,14 @@ export class CallManager {
         if (number === undefined || !/^(\+?[0-9]{1,20}|anonymous)$/.test(number)) continue;
         // Its end parks the trunk leg; a leg gone already (an outbound one went with the old socket) left it parked.
         const killed = await this.#esl.api(uuidKill(c.vertoLeg, 'NORMAL_CLEARING'));
-        this.#store.deleteCall(c.matrixCallId);
+        // kept, handed over, until the recovery is continued or ended: a crash meanwhile rings again
+        this.#store.updateCall(c.matrixCallId, { state: HANDED_OVER_STATE });
         this.#recoveredLegs.add(c.vertoLeg);
         this.#recoveredLegs.add(c.farLeg);
         kept.push(c);
         this.#log.warn({ call: c.matrixCallId, trunk: c.farLeg }, 'a call the previous run left still has its far end: ringing the user again');
         this.#ringer.start(
-          { trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, mediaLeg: killed.startsWith('+OK') ? c.vertoLeg : undefined },
+          { trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, mediaLeg: killed.startsWith('+OK') ? c.vertoLeg : undefined, storedCallId: c.matrixCallId },
           this.#log,
         );
       } catch (err) {
@@ -270,6 +290,19 @@ export class CallManager {
       }
     }
     this.#leftByPreviousRun = this.#leftByPreviousRun.filter((c) => !kept.includes(c));
+  }
+
+  /** End a trunk leg a recovery let go of; one whose kill could not be sent is ended at the next ESL connection (the channel walk leaves it to that). */
+  async #endTrunk(uuid: string, cause: string, log: Logger): Promise<void> {
+    this.#recoveredLegs.delete(uuid);
+    try {
+      const reply = await this.#esl.api(uuidKill(uuid, cause));
+      this.#unendedTrunks.delete(uuid);
+      if (!reply.startsWith('+OK')) log.info({ uuid, reply: reply.trim().slice(0, 80) }, 'uuid_kill: the trunk leg had ended already');
+    } catch (err) {
+      this.#unendedTrunks.set(uuid, cause);
+      log.warn({ uuid, err: (err as Error).message }, 'could not end the trunk leg; tried again at the next ESL connection');
+    }
   }
 
   /** A leg of a stored call of the previous run still to be ended by #endStoredCalls. */
@@ -350,6 +383,7 @@ export class CallManager {
             this.#byUuid.has(uuid) ||
             this.#byFarLeg.has(uuid) ||
             this.#ringer.holds(uuid) ||
+            this.#unendedTrunks.has(uuid) ||
             this.#pendingInbound.has(uuid) ||
             this.#endedWhileReconciling.has(uuid) ||
             this.#recoveredLegs.has(uuid) ||
@@ -416,6 +450,7 @@ export class CallManager {
   #matrixTold(matrixCallId: string): boolean {
     return (
       this.#store.call(matrixCallId)?.state === TOLD_STATE ||
+      this.#store.call(matrixCallId)?.state === HANDED_OVER_STATE ||
       this.#store.pendingSends().some((s) => s.key === matrixCallId && (s.type === 'm.call.hangup' || s.type === 'm.call.reject'))
     );
   }
@@ -531,17 +566,22 @@ export class CallManager {
   }
 
   #onCallEnded(call: OutboundCall | InboundCall, outcome: CallOutcome): void {
-    // Forgotten once its leg is gone; until then kept marked told, so that neither
-    // the channel walk nor a restart tells Matrix of its end a second time.
-    // An outbound call has two legs (the media leg and the trunk leg the edge originated): the row goes once both are.
-    // An inbound call whose trunk leg was kept for a recovery ends that leg too (it would wait parked): the row goes once both are gone.
-    const legs =
-      call instanceof OutboundCall
-        ? [...(call.mediaLegMayExist ? [call.uuid] : []), ...(call.trunkLegMayExist ? [call.trunkUuid] : [])]
-        : [call.uuid, ...(call.trunkLegMayExist && call.farLegUuid !== undefined ? [call.farLegUuid] : [])];
-    const waiting = legs.filter((uuid) => uuid !== this.#goneLeg);
-    if (waiting.length === 0) this.#store.deleteCall(call.matrixCallId);
-    else for (const uuid of waiting) this.#awaitLegGone(uuid, call.matrixCallId);
+    if (outcome.cause === HANDED_OVER_CAUSE) {
+      // Its far end waits for a recovery (recovery.ts): kept, marked handed over, until that is continued or ended.
+      this.#store.updateCall(call.matrixCallId, { state: HANDED_OVER_STATE });
+    } else {
+      // Forgotten once its leg is gone; until then kept marked told, so that neither
+      // the channel walk nor a restart tells Matrix of its end a second time.
+      // An outbound call has two legs (the media leg and the trunk leg the edge originated): the row goes once both are.
+      // An inbound call whose trunk leg was kept for a recovery ends that leg too (it would wait parked): the row goes once both are gone.
+      const legs =
+        call instanceof OutboundCall
+          ? [...(call.mediaLegMayExist ? [call.uuid] : []), ...(call.trunkLegMayExist ? [call.trunkUuid] : [])]
+          : [call.uuid, ...(call.trunkLegMayExist && call.farLegUuid !== undefined ? [call.farLegUuid] : [])];
+      const waiting = legs.filter((uuid) => uuid !== this.#goneLeg);
+      if (waiting.length === 0) this.#store.deleteCall(call.matrixCallId);
+      else for (const uuid of waiting) this.#awaitLegGone(uuid, call.matrixCallId);
+    }
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
     if (call instanceof OutboundCall) this.#byUuid.delete(call.trunkUuid);
@@ -637,7 +677,10 @@ export class CallManager {
 
   /** An answered outbound call lost its Matrix media; its trunk leg waits parked while the user is rung again (recovery.ts). */
   #recover(call: OutboundCall, as: { readonly speaker: string | undefined; readonly noticeFrom: string | undefined }): void {
-    this.#ringer.start({ trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as, mediaLeg: call.mediaLegEnded ? undefined : call.uuid }, call.log);
+    this.#ringer.start(
+      { trunk: call.trunkUuid, roomId: call.roomId, userId: call.userId, number: call.destinationNumber, as, mediaLeg: call.mediaLegEnded ? undefined : call.uuid, storedCallId: call.matrixCallId },
+      call.log,
+    );
   }
 
   /** An answered inbound call lost its Matrix media; its trunk leg (kept with park_after_bridge) waits while the user who answered is rung again. */
@@ -645,7 +688,7 @@ export class CallManager {
     const trunk = call.farLegUuid;
     if (trunk === undefined) return;
     // the edge ends the detached Verto leg right after this: its end parks the trunk leg
-    this.#ringer.start({ trunk, roomId: call.roomId, userId: call.answeredBy ?? '', number: call.peerNumber, as, mediaLeg: call.uuid }, call.log);
+    this.#ringer.start({ trunk, roomId: call.roomId, userId: call.answeredBy ?? '', number: call.peerNumber, as, mediaLeg: call.uuid, storedCallId: call.matrixCallId }, call.log);
   }
 
   /** FreeSWITCH's verto.invite for a recovery leg: ring the user again, in the same room, as the same party. */
@@ -874,7 +917,10 @@ export class CallManager {
       }
       if (request.method === 'verto.invite') {
         const recovery = this.#ringer.take(callId);
-        if (recovery !== undefined) void this.#ringAgain(recovery, request.params);
+        if (recovery === 'dropped') {
+          this.#log.info({ callID: callId }, 'ending the ring again of a recovery that is over');
+          this.#verto.request('verto.bye', { cause: 'ORIGINATOR_CANCEL', dialogParams: { callID: callId } }).catch(() => undefined);
+        } else if (recovery !== undefined) void this.#ringAgain(recovery, request.params);
         else void this.#onInboundInvite(request.params);
       } else if (request.method === 'verto.media' || request.method === 'verto.answer') {
         // A call the edge gave up on (e.g. its verto.invite timed out) was answered after all: end it.

@@ -390,8 +390,9 @@ export class InboundCall {
     this.#handedOver = true;
     this.log.warn('the Matrix side\'s media was lost; the caller waits while the user is rung again');
     const outcome = handedOverOutcome(this.#info.callerNumber);
-    this.#finish(outcome, true, outcome.notice);
+    // the recovery first: the manager must not count the call over (a drain, a stop) before the far end is in its hands
     this.#ports.recover?.(this);
+    this.#finish(outcome, true, outcome.notice);
   }
 
   /** ESL: the leg toward the edge is bridged to the trunk leg. */
@@ -476,9 +477,9 @@ export class InboundCall {
     return this.#ports.notice(this.roomId, text, this.matrixCallId);
   }
 
-  /** End from the edge (command, shutdown). */
-  async hangup(vertoCause: string): Promise<void> {
-    await this.#end(vertoCause, vertoCause, undefined);
+  /** End from the edge (command, shutdown, the far end gone while it rang again), with a notice when given. */
+  async hangup(vertoCause: string, notice?: string): Promise<void> {
+    await this.#end(vertoCause, vertoCause, notice);
     await this.#told;
   }
 
@@ -510,7 +511,9 @@ export class InboundCall {
     // A kept trunk leg would wait parked once its Verto leg goes: it ends with the call, with the cause it would have had.
     const far = this.#farLegUuid;
     if (far !== undefined && this.#trunkKept !== 'no' && !this.#handedOver && !this.#trunkGone) {
-      this.#trunkEnded = this.#ports.esl(uuidKill(far, /^[A-Z][A-Z_]{1,40}$/.test(trunkCause) ? trunkCause : 'NORMAL_CLEARING')).then(
+      const cause = /^[A-Z][A-Z_]{1,40}$/.test(trunkCause) ? trunkCause : 'NORMAL_CLEARING';
+      // built inside the chain: a refused argument must not stop the call from ending
+      this.#trunkEnded = Promise.resolve().then(() => this.#ports.esl(uuidKill(far, cause))).then(
         (reply) => reply.startsWith('+OK'),
         (err: Error) => {
           this.log.warn({ err: err.message }, 'could not end the trunk leg');

@@ -609,8 +609,9 @@ export class OutboundCall {
   #handOver(): void {
     this.#handedOver = true;
     this.log.warn('the Matrix side\'s media was lost; the far end waits while the user is rung again');
-    this.#finish(handedOverOutcome(this.#settings.destination.number), true);
+    // the recovery first: the manager must not count the call over (a drain, a stop) before the far end is in its hands
     this.#ports.recover?.(this);
+    this.#finish(handedOverOutcome(this.#settings.destination.number), true);
   }
 
   /** The Matrix caller hung up or rejected (or chose another answer): both legs go. */

@@ -25,6 +25,13 @@ export const RESTART_CAUSE = 'NORMAL_TEMPORARY_FAILURE';
 export const RESTART_NOTICE = 'The call was cut off: the phone bridge restarted.';
 /** The stored state of a call whose ending Matrix was given (step 1 done, or the call ended in its run): its leg is all that is left to end. */
 export const TOLD_STATE = 'told_after_restart';
+/**
+ * The stored state of a call whose Matrix media was lost while its far end
+ * waits (told in Matrix already): kept, with its trunk leg, until the
+ * recovery that rings the user again is continued or ended, so that a
+ * restart meanwhile rings again instead of cutting the far end off.
+ */
+export const HANDED_OVER_STATE = 'handed_over';
 
 export interface MatrixEnding {
   readonly type: 'm.call.hangup' | 'm.call.reject';
@@ -51,7 +58,7 @@ export interface TellPorts {
 export function tellMatrixOfStoredCalls(left: readonly CallRecord[], ports: TellPorts, log: Logger): readonly string[] {
   const told: string[] = [];
   for (const call of left) {
-    if (call.state === TOLD_STATE || ports.endingKept(call.matrixCallId)) continue;
+    if (call.state === TOLD_STATE || call.state === HANDED_OVER_STATE || ports.endingKept(call.matrixCallId)) continue;
     const ending = matrixEnding(call);
     ports.tell(call, ending, RESTART_NOTICE);
     told.push(call.matrixCallId);
@@ -62,6 +69,8 @@ export function tellMatrixOfStoredCalls(left: readonly CallRecord[], ports: Tell
 
 export interface LegPorts {
   esl(command: ApiCommand): Promise<string>;
+  /** A leg the edge keeps (a trunk leg a recovery waits on): not ended, and counted as answered for. */
+  keeps?(uuid: string): boolean;
   /** Forget the call (FreeSWITCH answered for each of its legs). */
   forget(matrixCallId: string): void;
 }
@@ -87,6 +96,7 @@ export async function endStoredLegs(left: readonly CallRecord[], ports: LegPorts
     let answered = true;
     for (const leg of [call.vertoLeg, call.farLeg]) {
       if (leg === undefined) continue;
+      if (ports.keeps?.(leg) === true) continue;
       let command: ApiCommand;
       try {
         command = uuidKill(leg, RESTART_CAUSE);

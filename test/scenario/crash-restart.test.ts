@@ -38,9 +38,9 @@ afterAll(async () => f?.stop());
 const isEnding = (e: Json) => e['type'] === 'm.call.hangup' || e['type'] === 'm.call.reject';
 
 /** Kill -9 and restart; resolves once the new edge reached both peers (/readyz 200), with that moment. */
-async function crashAndRestart(): Promise<{ eslMark: number; readyAt: number }> {
+async function crashAndRestart(opts: { waitReady?: boolean } = {}): Promise<{ eslMark: number; readyAt: number }> {
   const eslMark = f.tap.sent.length;
-  await f.crashAndRestartEdge();
+  await f.crashAndRestartEdge(opts);
   return { eslMark, readyAt: Date.now() };
 }
 
@@ -190,6 +190,47 @@ describe('kill -9 of the edge, then a restart', () => {
       expect(await handle.ended).toBe('NORMAL_CLEARING');
       await f.expectNothingLeft();
     }
+  });
+
+  it('while a recovery waits (Verto lost, the edge then killed before the user was rung again): the restarted edge rings again for the same trunk leg, and tells the lost call\'s end only once', async () => {
+    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345676', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
+    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
+    const callId = content(invite)['call_id'] as string;
+    seen.add(callId);
+    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+    const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+    callees.push(callee);
+    await callee.answer(invite);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg bridged to the edge');
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.getVar('park_after_bridge') === 'true', 'the trunk leg kept');
+    let trunkEnded: string | undefined;
+    void handle.ended.then((cause) => {
+      trunkEnded = cause;
+    });
+    await f.fs.killVerto();
+    await f.waitEvent(f.byEdge('m.call.hangup', callId), 2_000);
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.application === 'park', 'the trunk leg parked', 2_000);
+
+    // The edge dies while it waits for Verto to ring the user again; it comes back, then Verto does.
+    const restart = await crashAndRestart({ waitReady: false });
+    await f.fs.restartVerto();
+    const again = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string), 5_000);
+    seen.add(content(again)['call_id'] as string);
+    expect(content(again)).toMatchObject({ invitee: f.mx.aliceId });
+    expect(trunkEnded).toBeUndefined();
+    expect(f.tap.sent.slice(restart.eslMark).join('')).not.toContain(`uuid_kill ${handle.uuid}`);
+    const device = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEAGAIN');
+    callees.push(device);
+    await device.answer(again);
+    await pollUntil(() => {
+      const trunk = f.fs.model.channel(handle.uuid);
+      return trunk !== undefined && !trunk.hungUp && trunk.bridgedTo !== undefined && trunk.bridgedTo !== vertoLeg;
+    }, 'the same trunk leg bridged to a new media leg', 8_000);
+    f.mx.hs.sendEvent(f.mx.aliceId, f.roomId, 'm.call.hangup', { call_id: content(again)['call_id'], party_id: 'ALICEAGAIN', version: '1', reason: 'user_hangup' } as never);
+    expect(await handle.ended).toBe('NORMAL_CLEARING');
+    await f.expectNothingLeft();
+    // the lost call was ended in Matrix once, by the run that lost it
+    await expectNoDuplicate(callId);
   });
 
   it('during a ringing inbound call: m.call.hangup as the inviting party, the trunk caller released', async () => {

@@ -65,7 +65,7 @@ async function answeredInboundCall(callerNumber: string, kept: boolean): Promise
     const line = f.tap.text().split('\n').find((l) => l.startsWith(`api uuid_setvar_multi ${handle.uuid} `))!;
     expect(line).toContain(`mse_matrix_call_id=${callId};`);
     expect(line).toContain(`mse_peer_number=${callerNumber};mse_user=${f.mx.aliceId};park_after_bridge=true`);
-    expect(f.fs.model.channel(handle.uuid)?.getVar('park_after_bridge')).toBe('true');
+    await pollUntil(() => f.fs.model.channel(handle.uuid)?.getVar('park_after_bridge') === 'true', 'FreeSWITCH set park_after_bridge', 2_000);
   }
   return { handle, invite, callId, vertoLeg };
 }
@@ -135,6 +135,21 @@ describe('Verto connection lost during an answered inbound call', () => {
     // nobody answers (recovery_ring_s is 3 here): the ring again ends, and the trunk leg with the recovery's cause
     await f.waitEvent(f.byEdge('m.call.hangup', content(again)['call_id'] as string), 8_000);
     expect(await handle.ended).toBe('NO_ANSWER');
+    await f.expectNothingLeft();
+  });
+
+  it('the waiting caller hangs up while the user is rung again: the ring ends at once, saying why; nothing is left', async () => {
+    const { handle } = await answeredInboundCall('+4917012345672', true);
+    await f.fs.killVerto();
+    await f.fs.restartVerto();
+    const again = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && !seen.has(content(e)['call_id'] as string), 8_000);
+    seen.add(content(again)['call_id'] as string);
+    const noticesBefore = f.notices().length;
+    const hungUpAt = Date.now();
+    handle.hangup();
+    await f.waitEvent(f.byEdge('m.call.hangup', content(again)['call_id'] as string), 2_000);
+    await f.waitNotice(/^The call with \+4917012345672 is over: the other side hung up\.$/, noticesBefore);
+    expect(Date.now() - hungUpAt).toBeLessThan(1_000);
     await f.expectNothingLeft();
   });
 

@@ -11,8 +11,10 @@ const MEDIA = '66666666-7777-4888-9999-aaaaaaaaaaaa';
 const SESSID = 'bbbbbbbb-cccc-4ddd-8eee-ffffffffffff';
 const log = createLogger('silent');
 
-function ringer(holdMusic: string | null = 'local_stream://moh'): { r: RecoveryRinger; sent: string[] } {
+function ringer(holdMusic: string | null = 'local_stream://moh'): { r: RecoveryRinger; sent: string[]; settled: string[]; gone: string[] } {
   const sent: string[] = [];
+  const settled: string[] = [];
+  const gone: string[] = [];
   const line = (c: ApiCommand) => `${c.command} ${c.args}`;
   const ports: RecoveryPorts = {
     esl: async (c) => {
@@ -24,6 +26,11 @@ function ringer(holdMusic: string | null = 'local_stream://moh'): { r: RecoveryR
       sent.push(line(c));
       return new Promise<string>(() => undefined);
     },
+    endTrunk: async (uuid, cause) => {
+      sent.push(`uuid_kill ${uuid} ${cause}`);
+    },
+    farEndGone: (leg) => gone.push(leg),
+    settled: (r) => settled.push(r.storedCallId),
     vertoState: () => 'connected',
     onVertoState: () => () => undefined,
     vertoSessionId: () => SESSID,
@@ -32,10 +39,10 @@ function ringer(holdMusic: string | null = 'local_stream://moh'): { r: RecoveryR
     failRing: () => undefined,
     idle: () => undefined,
   };
-  return { r: new RecoveryRinger(ports), sent };
+  return { r: new RecoveryRinger(ports), sent, settled, gone };
 }
 
-const waiting = (mediaLeg: string | undefined) => ({ trunk: TRUNK, roomId: '!r:example.org', userId: '@a:example.org', number: '+4917012345678', as: { speaker: undefined, noticeFrom: undefined }, mediaLeg });
+const waiting = (mediaLeg: string | undefined) => ({ trunk: TRUNK, roomId: '!r:example.org', userId: '@a:example.org', number: '+4917012345678', as: { speaker: undefined, noticeFrom: undefined }, mediaLeg, storedCallId: 'mse-stored' });
 const broadcasts = (sent: readonly string[]) => sent.filter((s) => s.startsWith('uuid_broadcast '));
 
 afterEach(() => {
@@ -91,5 +98,38 @@ describe('hold music for the waiting trunk leg', () => {
     await r.stop(log);
     expect(sent).toContain(`uuid_kill ${TRUNK} SYSTEM_SHUTDOWN`);
     expect(r.holds(TRUNK)).toBe(false);
+  });
+});
+
+describe('the waiting far end hangs up', () => {
+  it('before the ring again: the recovery ends (its stored call settled), the new leg is called off, and its verto.invite, if it still comes, is ended', async () => {
+    const { r, sent, settled } = ringer();
+    r.start(waiting(undefined), log);
+    await vi.waitFor(() => expect(sent.some((s) => s.startsWith('originate '))).toBe(true));
+    const leg = /origination_uuid=([0-9a-f-]{36})/.exec(sent.find((s) => s.startsWith('originate '))!)![1]!;
+    r.legGone(TRUNK);
+    expect(settled).toEqual(['mse-stored']);
+    expect(r.holds(TRUNK)).toBe(false);
+    await vi.waitFor(() => expect(sent).toContain(`uuid_kill ${leg} ORIGINATOR_CANCEL`));
+    expect(r.take(leg)).toBe('dropped');
+    expect(r.take(leg)).toBeUndefined();
+    await r.stop(log);
+    // no trunk kill at stop: it was not waiting any more
+    expect(sent.filter((s) => s.startsWith(`uuid_kill ${TRUNK}`))).toEqual([]);
+  });
+
+  it('while the user is rung again: that ring is ended (farEndGone); once the ring ends the trunk leg is ended and the recovery settled', async () => {
+    const { r, sent, settled, gone } = ringer();
+    r.start(waiting(undefined), log);
+    await vi.waitFor(() => expect(sent.some((s) => s.startsWith('originate '))).toBe(true));
+    const leg = /origination_uuid=([0-9a-f-]{36})/.exec(sent.find((s) => s.startsWith('originate '))!)![1]!;
+    const taken = r.take(leg);
+    expect(taken).toMatchObject({ trunk: TRUNK, leg });
+    r.legGone(TRUNK);
+    expect(gone).toEqual([leg]);
+    r.ended(leg, 'ended', log);
+    expect(sent).toContain(`uuid_kill ${TRUNK} NORMAL_CLEARING`);
+    expect(settled).toEqual(['mse-stored']);
+    await r.stop(log);
   });
 });

@@ -12,8 +12,6 @@ import { chooseCallerId } from '../routing/caller-id.ts';
 import { OutboundCall, type CallPorts, type MilestoneKind } from './outbound-call.ts';
 import { routeOutboundEvent } from './outbound-events.ts';
 import { RecoveryRinger, type Recovery } from './recovery.ts';
-import { uuidExists, uuidGetvar } from '../esl/commands.ts';
-import { parseGetvar } from '../esl/channels.ts';
 import { HANDED_OVER_CAUSE, recoveryNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import { InboundCall, type InboundPorts } from './inbound-call.ts';
 import { compileInboundRoutes, inboundFromInvite, type InboundRoute } from './inbound-routing.ts';
@@ -23,15 +21,11 @@ import type { CallOutcome } from './hangup-causes.ts';
 import { Listeners } from '../net/connection-state.ts';
 import { reconcile, type KnownCall, type Orphan } from './reconcile.ts';
 import { TimerLedger } from './call-timers.ts';
-import type { CallRecord, StateStore } from '../store/state-store.ts';
-
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+import { EndedLegs } from './ended-legs.ts';
+import { PreviousRun } from './previous-run.ts';
+import type { StateStore } from '../store/state-store.ts';
 import type { MatrixOutbox } from '../matrix/outbox.ts';
-import { endStoredLegs, HANDED_OVER_STATE, tellMatrixOfStoredCalls, TOLD_STATE, type MatrixEnding } from './stored-calls.ts';
-import { uuidKill } from '../esl/commands.ts';
-
-/** How long an ended call's leg may take to report CHANNEL_HANGUP_COMPLETE before the edge asks FreeSWITCH to end it. */
-const ENDED_LEG_WAIT_MS = 5_000;
+import { HANDED_OVER_STATE, TOLD_STATE } from './stored-calls.ts';
 
 /** A set-up milestone of a call, with a monotonic timestamp (performance.now(), ms). */
 export interface Milestone {
@@ -68,20 +62,10 @@ export class CallManager {
   readonly #esl: EslClient;
   readonly #store: StateStore;
   readonly #outbox: MatrixOutbox;
-  /** The calls the previous process left in the store whose legs are still to be ended (read at start, before any call of this one). */
-  #leftByPreviousRun: readonly CallRecord[] = [];
-  /** A run of #endStoredCalls under way. */
-  #endingStoredCalls: Promise<void> | undefined;
-  /** Legs of the previous run's calls FreeSWITCH answered a kill for: the channel walk leaves them alone. */
-  readonly #recoveredLegs = new Set<string>();
-  /**
-   * Verto legs of this run's calls that ended (Matrix told; the stored call
-   * kept, marked told) that FreeSWITCH has not confirmed gone yet. Forgotten
-   * at the leg's CHANNEL_HANGUP_COMPLETE, or once a uuid_kill of it was
-   * answered (after ENDED_LEG_WAIT_MS, and at each ESL connection).
-   */
-  readonly #endedLegs = new Map<string, { readonly callId: string; timer: NodeJS.Timeout | undefined }>();
-  readonly #endedLegsIdle = new Set<() => void>();
+  /** The calls the previous process left in the store (previous-run.ts). */
+  readonly #previousRun: PreviousRun;
+  /** Legs of this run's ended calls not confirmed gone yet, and trunk legs left to end (ended-legs.ts). */
+  readonly #endedLegs: EndedLegs;
   /** The leg whose CHANNEL_HANGUP_COMPLETE (or confirmed absence) is being handed to its call. */
   #goneLeg: string | undefined;
   /** SIGTERM: no new calls; live ones run on. */
@@ -96,8 +80,6 @@ export class CallManager {
   readonly #pendingInbound = new Map<string, boolean>();
   /** Trunk legs waiting for their user to be rung again (recovery.ts). */
   readonly #ringer: RecoveryRinger;
-  /** Trunk legs a recovery let go of whose uuid_kill could not be sent (ESL away), with the cause: ended at the next ESL connection. */
-  readonly #unendedTrunks = new Map<string, string>();
   /** Invites being admitted (their room read), with the events of their calls that arrived meanwhile. */
   readonly #admitting = new Map<string, CallEvent[]>();
   /** Numbers set with !dial, per room (room configuration, not call state). */
@@ -125,6 +107,15 @@ export class CallManager {
     this.#esl = clients.esl;
     this.#store = clients.store;
     this.#outbox = clients.outbox;
+    this.#endedLegs = new EndedLegs(
+      {
+        esl: (c) => this.#esl.api(c),
+        eslConnected: () => this.#esl.state === 'connected',
+        updateCall: (id, update) => this.#store.updateCall(id, update),
+        deleteCall: (id) => this.#store.deleteCall(id),
+      },
+      this.#log,
+    );
     this.#ringer = new RecoveryRinger({
       esl: (c) => this.#esl.api(c),
       bgapi: (c, timeoutMs) => this.#esl.bgapi(c, { timeoutMs }),
@@ -144,10 +135,21 @@ export class CallManager {
       },
       settled: (r) => {
         this.#store.deleteCall(r.storedCallId);
-        this.#recoveredLegs.delete(r.trunk);
+        this.#previousRun.release(r.trunk);
       },
       idle: () => this.#notifyIfIdle(),
     });
+    this.#previousRun = new PreviousRun(
+      {
+        store: this.#store,
+        outbox: this.#outbox,
+        esl: (c) => this.#esl.api(c),
+        eslConnected: () => this.#esl.state === 'connected',
+        ringer: this.#ringer,
+        recoveryRingS: config.calls.recovery_ring_s,
+      },
+      this.#log,
+    );
     this.#inboundRoutes = compileInboundRoutes(config.inbound.routes);
     this.#limits = new UserLimits({
       maxConcurrentPerUser: config.policy.max_concurrent_calls_per_user,
@@ -174,18 +176,7 @@ export class CallManager {
   }
 
   start(): void {
-    this.#leftByPreviousRun = this.#store.calls();
-    if (this.#leftByPreviousRun.length > 0) {
-      this.#log.warn({ calls: this.#leftByPreviousRun.length }, 'the previous run left live calls: ending them in Matrix now, and their legs once FreeSWITCH is reachable');
-      tellMatrixOfStoredCalls(
-        this.#leftByPreviousRun,
-        {
-          endingKept: (id) => this.#store.pendingSends().some((s) => s.key === id && (s.type === 'm.call.hangup' || s.type === 'm.call.reject')),
-          tell: (call, ending, notice) => this.#tellStoredCall(call, ending, notice),
-        },
-        this.#log,
-      );
-    }
+    this.#previousRun.tellMatrix();
     this.#unsubscribe.push(
       this.#matrix.onCallEvent((e) => this.#onCallEvent(e)),
       this.#matrix.onRejectedCallEvent((info) => void this.#onMalformedCallEvent(info)),
@@ -209,157 +200,27 @@ export class CallManager {
       this.#esl.onEvent((e) => this.#onEslEvent(e)),
       this.#esl.onState((state) => {
         if (state !== 'connected') this.#reconciled = false;
-        void this.#endStoredCalls().then(() => this.#maybeReconcile());
+        void this.#onEslConnection().then(() => this.#maybeReconcile());
       }),
       this.#matrix.onState(() => void this.#maybeReconcile()),
     );
   }
 
   /**
-   * At each ESL connection until it is done: end the legs of the calls the
-   * previous run left (calls/stored-calls.ts). A call is forgotten once
-   * FreeSWITCH answered for each of its legs; one whose kill got no reply
-   * stays in the store, and its legs are tried again at the next connection
-   * (the channel walk leaves them to this). Also the legs of this run's
-   * ended calls that FreeSWITCH has not confirmed gone.
+   * At each ESL connection: end the legs of the calls the previous run left
+   * (or ring their users again, previous-run.ts), and the legs of this run's
+   * ended calls that FreeSWITCH has not confirmed gone (ended-legs.ts).
    */
-  async #endStoredCalls(): Promise<void> {
-    while (this.#endingStoredCalls !== undefined) await this.#endingStoredCalls;
+  async #onEslConnection(): Promise<void> {
     if (this.#esl.state !== 'connected') return;
-    for (const uuid of [...this.#endedLegs.keys()]) void this.#killEndedLeg(uuid);
-    for (const [uuid, cause] of [...this.#unendedTrunks]) void this.#endTrunk(uuid, cause, this.#log);
-    if (this.#leftByPreviousRun.length === 0) return;
-    await this.#keepWaitingTrunkLegs();
-    if (this.#leftByPreviousRun.length === 0) return;
-    const run = endStoredLegs(
-      this.#leftByPreviousRun,
-      // a trunk leg a recovery waits on (another stored call, the ring again, may name it too) is kept
-      { esl: (c) => this.#esl.api(c), forget: (id) => this.#store.deleteCall(id), keeps: (uuid) => this.#recoveredLegs.has(uuid) || this.#ringer.holds(uuid) },
-      this.#log,
-    ).then((result) => {
-      for (const leg of result.gone) this.#recoveredLegs.add(leg);
-      this.#leftByPreviousRun = result.unfinished;
-      if (result.unfinished.length > 0) this.#log.warn({ calls: result.unfinished.length }, 'calls the previous run left are kept: a leg could not be ended; tried again at the next ESL connection');
-    });
-    this.#endingStoredCalls = run;
-    try {
-      await run;
-    } finally {
-      this.#endingStoredCalls = undefined;
-    }
+    this.#endedLegs.retry();
+    await this.#previousRun.endLegs();
   }
 
-  /**
-   * After a restart: an answered call the previous run left whose trunk leg
-   * is still there and kept (park_after_bridge: the edge's originate sets it
-   * on an outbound trunk leg, an inbound call sets it once bridged) is not
-   * ended: its Verto leg (gone with the old process's socket, or detached:
-   * an inbound one) is ended, the trunk leg parks, and the user is rung
-   * again to continue it, as when the media is lost in a running edge
-   * (recovery.ts). The number and the user come from the trunk leg's own
-   * variables (mse_peer_number, or an outbound leg's mse_destination; mse_user).
-   */
-  async #keepWaitingTrunkLegs(): Promise<void> {
-    if (this.#config.calls.recovery_ring_s === 0) return;
-    const kept: CallRecord[] = [];
-    for (const c of this.#leftByPreviousRun) {
-      // A call that had ended (told) is not rung again, whatever is left of it; one handed over to a recovery is, once per trunk leg.
-      if (c.state === TOLD_STATE || !c.answered || c.farLeg === undefined || !UUID_PATTERN.test(c.farLeg)) continue;
-      if (kept.some((k) => k.farLeg === c.farLeg)) continue;
-      try {
-        if ((await this.#esl.api(uuidExists(c.farLeg))).trim() !== 'true') continue;
-        const getvar = async (name: string) => parseGetvar(await this.#esl.api(uuidGetvar(c.farLeg!, name)));
-        if ((await getvar('park_after_bridge')) !== 'true') continue;
-        const number = (await getvar('mse_peer_number')) ?? (await getvar('mse_destination'));
-        const userId = await getvar('mse_user');
-        if (number === undefined || !/^(\+?[0-9]{1,20}|anonymous)$/.test(number)) continue;
-        // Its end parks the trunk leg; a leg gone already (an outbound one went with the old socket) left it parked.
-        const killed = await this.#esl.api(uuidKill(c.vertoLeg, 'NORMAL_CLEARING'));
-        // kept, handed over, until the recovery is continued or ended: a crash meanwhile rings again
-        this.#store.updateCall(c.matrixCallId, { state: HANDED_OVER_STATE });
-        this.#recoveredLegs.add(c.vertoLeg);
-        this.#recoveredLegs.add(c.farLeg);
-        kept.push(c);
-        this.#log.warn({ call: c.matrixCallId, trunk: c.farLeg }, 'a call the previous run left still has its far end: ringing the user again');
-        this.#ringer.start(
-          { trunk: c.farLeg, roomId: c.roomId, userId: userId ?? '', number, as: { speaker: c.sender, noticeFrom: c.sender }, mediaLeg: killed.startsWith('+OK') ? c.vertoLeg : undefined, storedCallId: c.matrixCallId },
-          this.#log,
-        );
-      } catch (err) {
-        this.#log.warn({ call: c.matrixCallId, err: (err as Error).message }, 'could not look at the trunk leg of a call left by the previous run');
-      }
-    }
-    this.#leftByPreviousRun = this.#leftByPreviousRun.filter((c) => !kept.includes(c));
-  }
-
-  /** End a trunk leg a recovery let go of; one whose kill could not be sent is ended at the next ESL connection (the channel walk leaves it to that). */
-  async #endTrunk(uuid: string, cause: string, log: Logger): Promise<void> {
-    this.#recoveredLegs.delete(uuid);
-    try {
-      const reply = await this.#esl.api(uuidKill(uuid, cause));
-      this.#unendedTrunks.delete(uuid);
-      if (!reply.startsWith('+OK')) log.info({ uuid, reply: reply.trim().slice(0, 80) }, 'uuid_kill: the trunk leg had ended already');
-    } catch (err) {
-      this.#unendedTrunks.set(uuid, cause);
-      log.warn({ uuid, err: (err as Error).message }, 'could not end the trunk leg; tried again at the next ESL connection');
-    }
-  }
-
-  /** A leg of a stored call of the previous run still to be ended by #endStoredCalls. */
-  #storedLegPending(uuid: string): boolean {
-    return this.#leftByPreviousRun.some((c) => c.vertoLeg === uuid || c.farLeg === uuid);
-  }
-
-  /** An ended call's leg: FreeSWITCH confirmed it gone, so the stored call can go. */
-  #legGone(uuid: string): void {
-    const ended = this.#endedLegs.get(uuid);
-    if (ended === undefined) return;
-    clearTimeout(ended.timer);
-    this.#endedLegs.delete(uuid);
-    // the other leg of the call may still be on its way out
-    if (![...this.#endedLegs.values()].some((e) => e.callId === ended.callId)) this.#store.deleteCall(ended.callId);
-    if (this.#endedLegs.size === 0) for (const fn of [...this.#endedLegsIdle]) fn();
-  }
-
-  /** No CHANNEL_HANGUP_COMPLETE came for an ended call's leg (ESL was away, or it never existed): ask FreeSWITCH to end it; its answer confirms it gone. */
-  async #killEndedLeg(uuid: string): Promise<void> {
-    const ended = this.#endedLegs.get(uuid);
-    if (ended === undefined) return;
-    clearTimeout(ended.timer);
-    ended.timer = undefined;
-    if (this.#esl.state !== 'connected') return; // the next connection tries again
-    let reply: string;
-    try {
-      reply = await this.#esl.api(uuidKill(uuid, 'NORMAL_CLEARING'));
-    } catch (err) {
-      this.#log.warn({ call: ended.callId, uuid, err: (err as Error).message }, 'could not confirm the leg of an ended call gone; tried again at the next ESL connection');
-      return;
-    }
-    this.#log.info({ call: ended.callId, uuid, reply: reply.trim().slice(0, 80) }, reply.startsWith('+OK') ? 'hung up the leg of a call that had ended' : 'the leg of an ended call is gone');
-    this.#legGone(uuid);
-  }
-
-  /** Resolves when every ended call's leg is confirmed gone, or at the deadline. */
-  #endedLegsGone(deadlineAt: number): Promise<void> {
-    if (this.#endedLegs.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#endedLegsIdle.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, deadlineAt - Date.now()));
-      this.#endedLegsIdle.add(done);
-    });
-  }
-
-  /** Keep a stored call's Matrix ending and notice and mark it told, as one transaction. */
-  #tellStoredCall(call: CallRecord, ending: MatrixEnding, notice: string): void {
-    this.#store.atomically(() => {
-      void this.#outbox.enqueue(call.matrixCallId, call.roomId, ending.type, ending.content, call.sender);
-      void this.#outbox.enqueue(call.matrixCallId, call.roomId, 'm.room.message', { msgtype: 'm.notice', body: notice }, call.sender);
-      this.#store.updateCall(call.matrixCallId, { state: TOLD_STATE });
-    });
+  /** End a trunk leg a recovery let go of (ended-legs.ts retries one ESL could not be asked to end). */
+  #endTrunk(uuid: string, cause: string, log: Logger): Promise<void> {
+    this.#previousRun.release(uuid);
+    return this.#endedLegs.endTrunk(uuid, cause, log);
   }
 
   /**
@@ -383,12 +244,10 @@ export class CallManager {
             this.#byUuid.has(uuid) ||
             this.#byFarLeg.has(uuid) ||
             this.#ringer.holds(uuid) ||
-            this.#unendedTrunks.has(uuid) ||
             this.#pendingInbound.has(uuid) ||
             this.#endedWhileReconciling.has(uuid) ||
-            this.#recoveredLegs.has(uuid) ||
-            this.#endedLegs.has(uuid) ||
-            this.#storedLegPending(uuid),
+            this.#previousRun.knows(uuid) ||
+            this.#endedLegs.has(uuid),
           calls: () => [...this.#byMatrixId.values()].map((call) => this.#known(call)),
           orphaned: (o) => void this.#tellOrphaned(o),
         },
@@ -500,7 +359,7 @@ export class CallManager {
     for (const settle of [...this.#whenIdle]) settle(false);
     // Only the hangups of the legs are heard from now on: they let the stored calls go.
     const offHangups = this.#esl.onEvent((e) => {
-      if (e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uniqueId !== undefined) this.#legGone(e.uniqueId);
+      if (e.name === 'CHANNEL_HANGUP_COMPLETE' && e.uniqueId !== undefined) this.#endedLegs.gone(e.uniqueId);
     });
     for (const off of this.#unsubscribe.splice(0)) off();
     // Far ends still waiting for their user to be rung again: ended now, every wait for Verto cancelled.
@@ -520,9 +379,9 @@ export class CallManager {
     await Promise.race([ending, deadline]);
     clearTimeout(timer);
     // Ended calls whose legs are not confirmed gone by then stay stored, told: the next start ends their legs.
-    await this.#endedLegsGone(deadlineAt);
+    await this.#endedLegs.allGone(deadlineAt);
     offHangups();
-    for (const ended of this.#endedLegs.values()) clearTimeout(ended.timer);
+    this.#endedLegs.stop();
   }
 
   /** A call's ways out; `as` says who the edge is in its room (its events, its notices). */
@@ -578,9 +437,10 @@ export class CallManager {
         call instanceof OutboundCall
           ? [...(call.mediaLegMayExist ? [call.uuid] : []), ...(call.trunkLegMayExist ? [call.trunkUuid] : [])]
           : [call.uuid, ...(call.trunkLegMayExist && call.farLegUuid !== undefined ? [call.farLegUuid] : [])];
-      const waiting = legs.filter((uuid) => uuid !== this.#goneLeg);
-      if (waiting.length === 0) this.#store.deleteCall(call.matrixCallId);
-      else for (const uuid of waiting) this.#awaitLegGone(uuid, call.matrixCallId);
+      this.#endedLegs.await(
+        call.matrixCallId,
+        legs.filter((uuid) => uuid !== this.#goneLeg),
+      );
     }
     this.#byMatrixId.delete(call.matrixCallId);
     this.#byUuid.delete(call.uuid);
@@ -599,12 +459,6 @@ export class CallManager {
     this.#notifyIfIdle();
   }
 
-  #awaitLegGone(uuid: string, callId: string): void {
-    this.#store.updateCall(callId, { state: TOLD_STATE });
-    const timer = setTimeout(() => void this.#killEndedLeg(uuid), ENDED_LEG_WAIT_MS);
-    timer.unref();
-    this.#endedLegs.set(uuid, { callId, timer });
-  }
 
   /** Waiters of callsEnded (true: no call is live any more). */
   readonly #whenIdle = new Set<(idle: boolean) => void>();
@@ -1003,7 +857,7 @@ export class CallManager {
     } finally {
       this.#goneLeg = undefined;
     }
-    this.#legGone(uuid);
+    this.#endedLegs.gone(uuid);
     this.#ringer.legGone(uuid);
   }
 

@@ -114,6 +114,32 @@ describe('kill -9 of the edge, then a restart', () => {
     expect(new Set(sessids).size).toBe(1);
   });
 
+  it('during an answered outbound call, not answered again within calls.recovery_ring_s: the waiting trunk leg is ended with the recovery\'s cause (NO_ANSWER)', async () => {
+    const causes = new Map<string, string>();
+    const off = f.fs.model.onEvent((e) => {
+      const h = new Map(e.headers);
+      if (h.get('Event-Name') === 'CHANNEL_HANGUP_COMPLETE') causes.set(h.get('Unique-ID') ?? '', h.get('Hangup-Cause') ?? '');
+    });
+    try {
+      const before = f.fs.vertoRecord.length;
+      const caller = await f.call('+4930700003');
+      const invite = await f.vertoInviteFor('+4930700003', before);
+      await caller.applyAnswer(content(await f.waitEvent(f.byEdge('m.call.answer', caller.options.callId))));
+      await f.waitEvent(f.byEdge('m.call.asserted_identity', caller.options.callId)); // bridged
+      const trunkLeg = f.fs.model.channels().find((c) => c.uuid !== invite.callId)!.uuid;
+      await crashAndRestart();
+      const again = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== caller.options.callId && !seen.has(content(e)['call_id'] as string), 3_000);
+      seen.add(content(again)['call_id'] as string);
+      // nobody answers (recovery_ring_s is 3 here)
+      await f.waitEvent(f.byEdge('m.call.hangup', content(again)['call_id'] as string), 8_000);
+      await pollUntil(() => causes.has(trunkLeg), 'the trunk leg ended', 8_000);
+      expect(causes.get(trunkLeg)).toBe('NO_ANSWER');
+      await caller.close();
+    } finally {
+      off();
+    }
+  });
+
   it('during a ringing outbound call, before the caller\'s candidates were complete: m.call.reject as the callee it would have been, the trunk leg (rung at once) ended', async () => {
     // The media leg waits for end-of-candidates (the window is 10 s here; the caller never sends it),
     // the trunk leg rings from the admission on: the call is not answered in Matrix yet.

@@ -29,6 +29,9 @@ export interface BenchOptions {
   readonly cpuProf: boolean;
   /** How callers send their ICE candidates: a complete offer (end-of-candidates in it), or matrix-js-sdk's way (the offer without it, end-of-candidates 2 s later). */
   readonly candidates: 'complete' | 'jssdk';
+  /** Inbound calls placed after the outbound ones (0: none), at inboundRate per second. */
+  readonly inbound: number;
+  readonly inboundRate: number;
   /** Extra node options for the edge process (e.g. V8 heap flags), space-separated. */
   readonly nodeArgs: readonly string[];
 }
@@ -49,6 +52,10 @@ export const USAGE = `npm run bench -- [options]
   --ring-ms <ms>      far-end ring time before it answers (default 0)
   --log-level <lvl>   the edge's pino level (default info)
   --sync-timeout <ms> the edge's /sync long-poll timeout, bot mode (default 30000)
+  --inbound <n>       inbound calls after the outbound ones, answered in a room with
+                      the --candidates timing (matrix-js-sdk: the answer's candidates
+                      in one batch 500 ms after it) and held 1 s (default 200; 0: none)
+  --inbound-rate <n>  inbound calls started per second (default 20)
   --cpu-prof          write a CPU profile of the edge beside its log (node --cpu-prof)
   --node-args=<a b>   extra node options for the edge process, e.g. --node-args="--max-semi-space-size=2"
   -h, --help          this text
@@ -70,6 +77,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
       mode: { type: 'string' },
       starve: { type: 'boolean' },
       candidates: { type: 'string' },
+      inbound: { type: 'string' },
+      'inbound-rate': { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
       hold: { type: 'string' },
@@ -90,6 +99,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     modes: mode === 'both' ? BENCH_MODES : [mode as BenchMode],
     starve: values.starve === true,
     candidates: candidatesOf(values.candidates),
+    inbound: Math.floor(positive('inbound', values.inbound, 200)),
+    inboundRate: positive('inbound-rate', values['inbound-rate'], 20, 1),
     rate: positive('rate', values.rate, 100, 0.1),
     durationS: positive('duration', values.duration, 20, 0.1),
     holdS: positive('hold', values.hold, 22),

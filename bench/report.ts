@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Family } from './prom-text.ts';
 import type { BenchMode } from './options.ts';
 import type { Spread } from './timeline.ts';
+import type { InboundResult } from './inbound.ts';
 
 const MB = 1024 * 1024;
 
@@ -113,6 +114,8 @@ export function formatReport(f: BenchFigures): string {
 /** One mode's figures for the side-by-side table. */
 export interface ModeResult {
   readonly mode: BenchMode;
+  /** The inbound phase, when it ran (bench/inbound.ts). */
+  inbound?: InboundResult;
   /** With --starve: the edge's CPU, and the share of the wall time the busy loop beside it got. */
   readonly starve: { readonly cpu: number; readonly loopShare: number } | undefined;
   readonly rate: number;
@@ -181,6 +184,20 @@ export function formatComparison(results: readonly ModeResult[]): string {
       ].join(' | ').trim(),
     ),
     '',
+    ...(results.some((r) => r.inbound !== undefined)
+      ? [
+          '| mode | inbound answer timing | calls answered / placed | ring (verto.invite sent -> m.call.invite stored) p50 / p99 | answer (answer complete at the homeserver -> verto.answer received) p50 / p99 |',
+          '|---|---|---|---|---|',
+          ...results.flatMap((r) =>
+            r.inbound === undefined
+              ? []
+              : [
+                  `| ${r.mode} | ${r.inbound.candidates === 'jssdk' ? "matrix-js-sdk's batch 500 ms after the answer" : 'complete answer'} | ${count(r.inbound.answered)} / ${count(r.inbound.placed)} | ${f2(r.inbound.ring.p50)} / ${f2(r.inbound.ring.p99)} ms | ${f2(r.inbound.answer.p50)} / ${f2(r.inbound.answer.p99)} ms |`,
+                ],
+          ),
+          '',
+        ]
+      : []),
     'post-dial: Matrix invite stored -> the trunk leg created (its SIP INVITE leaves); hops: Matrix invite stored -> verto.invite received; verto.media (or verto.answer) sent -> Matrix answer stored (after the warm-up calls).',
     'edge CPU per call: the edge process\'s utime + stime (/proc/<pid>/stat) from the first set-up until every call ended, / calls set up.',
     'RSS per live call: (peak RSS - RSS at the start) / peak live calls.',

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pollUntil } from '../test/support/wait.ts';
 import { CallDriver, PER_USER_CALLS } from './driver.ts';
+import { InboundDriver, type InboundResult } from './inbound.ts';
 import { BenchEdge } from './edge-process.ts';
 import { parseBenchOptions, USAGE, type BenchMode, type BenchOptions } from './options.ts';
 import { sampleSum, sampleValue } from './prom-text.ts';
@@ -72,6 +73,28 @@ async function settle(driver: CallDriver, holdMs: number): Promise<void> {
   );
 }
 
+/** The inbound phase: its calls at their rate, then until every one ended (bounded), and its figures printed. */
+async function runInbound(phase: InboundDriver, opts: BenchOptions, mode: BenchMode): Promise<InboundResult> {
+  process.stdout.write(`[${mode}] inbound: ${opts.inbound} trunk calls at ${opts.inboundRate}/s, answered in a room (${opts.candidates === 'jssdk' ? "matrix-js-sdk's answer batch 500 ms after the answer" : 'complete answers'}), held 1 s\n`);
+  const t0 = performance.now();
+  await new Promise<void>((done) => {
+    const tick = setInterval(() => {
+      const due = Math.min(opts.inbound, Math.floor(((performance.now() - t0) / 1000) * opts.inboundRate) + 1);
+      while (phase.placed < due) phase.place();
+      if (phase.placed >= opts.inbound) {
+        clearInterval(tick);
+        done();
+      }
+    }, 2);
+  });
+  await pollUntil(() => phase.ended >= phase.placed, 'every inbound call ended', 60_000, 50).catch(() => undefined);
+  const r = phase.result();
+  process.stdout.write(
+    `[${mode}] inbound: ${r.answered} of ${r.placed} answered; ring (verto.invite sent -> m.call.invite stored) p50 ${r.ring.p50.toFixed(2)} / p99 ${r.ring.p99.toFixed(2)} ms; answer (answer complete at the homeserver -> verto.answer received) p50 ${r.answer.p50.toFixed(2)} / p99 ${r.answer.p99.toFixed(2)} ms\n`,
+  );
+  return r;
+}
+
 /** One mode: fresh simulators, a fresh edge (pinned beside a busy loop with --starve), the calls at the fixed rate, the figures. */
 async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult> {
   const total = Math.round(opts.rate * opts.durationS);
@@ -79,7 +102,18 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
   // The edge's config, state, log and CPU profile: a fresh directory outside the repository.
   const dir = mkdtempSync(join(tmpdir(), `mse-bench-${mode}-`));
   let driver: CallDriver | undefined;
-  const hooks: BenchStackHooks = { onVertoFrame: (d, t) => driver?.onVertoFrame(d, t), onEventStored: (e) => driver?.onEventStored(e), onTrunkLeg: (id) => driver?.onTrunkLeg(id) };
+  let inbound: InboundDriver | undefined;
+  const hooks: BenchStackHooks = {
+    onVertoFrame: (d, t) => {
+      driver?.onVertoFrame(d, t);
+      inbound?.onVertoFrame(d, t);
+    },
+    onEventStored: (e) => {
+      driver?.onEventStored(e);
+      inbound?.onEventStored(e);
+    },
+    onTrunkLeg: (id) => driver?.onTrunkLeg(id),
+  };
   const stack: BenchStack = await startBenchStack(mode, dir, hooks, opts, users, REPO);
   let starver: Starver | undefined;
   let edge: BenchEdge | undefined;
@@ -199,10 +233,16 @@ async function runMode(mode: BenchMode, opts: BenchOptions): Promise<ModeResult>
         rate: opts.rate,
       }),
     );
+    if (opts.inbound > 0) {
+      const phase = new InboundDriver(stack.model, stack.hs, stack.isEdgeUser, stack.inbound.callee, 1_000, opts.candidates);
+      inbound = phase;
+      result.inbound = await runInbound(phase, opts, mode);
+    }
     return result;
   } finally {
     sampler?.stop();
     driver?.stop();
+    inbound?.stop();
     const code = await edge?.stop();
     await starver?.stop();
     await stack.stop();

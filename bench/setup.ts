@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { FreeSwitchModel } from '../test/support/freeswitch/channel-model.ts';
 import type { HomeserverSimulator } from '../test/support/homeserver/index.ts';
 import { freePort } from '../test/support/net.ts';
@@ -20,6 +20,7 @@ import { TEST_SECRETS } from '../test/support/secrets.ts';
 import { PER_USER_CALLS, type BenchCaller } from './driver.ts';
 import type { BenchMode, BenchOptions } from './options.ts';
 import { startBenchHomeserver, startFreeSwitchSims, type BenchStackHooks } from './stack.ts';
+import { INBOUND_DID } from './inbound.ts';
 
 const DESTINATION = '+4930123456';
 const SERVER = 'localhost';
@@ -38,6 +39,8 @@ export interface BenchStack {
   isEdgeUser(userId: string): boolean;
   /** Once the edge is ready: one DM per caller, and the edge (bot or ghost) joined in each. */
   openRooms(): Promise<BenchCaller[]>;
+  /** The room the inbound DID rings (the first caller's, with the edge's bot in it), and who answers there. */
+  readonly inbound: { readonly roomId: string; readonly callee: string };
   stop(): Promise<void>;
 }
 
@@ -88,6 +91,10 @@ export async function startBenchStack(mode: BenchMode, dir: string, hooks: Bench
     }
     const server = hs;
     for (let i = 0; i < callers; i++) server.registerUser(`caller${i}`, { password: 'bench', displayname: `Caller ${i}` });
+    // The inbound phase's room: the first caller's, the edge's bot invited (it joins once it runs); its DID routed there.
+    const inboundRoom = server.createRoom(callerId(0), { invite: [mode === 'bot' ? edgeUser : BOT] } as never);
+    const config = parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(configPath, stringify({ ...config, inbound: { routes: [{ did: INBOUND_DID, room: inboundRoom }], ring_timeout_s: 30 } }));
     return {
       mode,
       hs: server,
@@ -95,6 +102,7 @@ export async function startBenchStack(mode: BenchMode, dir: string, hooks: Bench
       configPath,
       httpPort,
       isEdgeUser,
+      inbound: { roomId: inboundRoom, callee: callerId(0) },
       async openRooms() {
         const out: BenchCaller[] = [];
         for (let i = 0; i < callers; i++) {

@@ -30,8 +30,15 @@ export interface FreeSwitchSims {
 }
 
 export async function startFreeSwitchSims(hooks: BenchStackHooks, farEndRingMs: number): Promise<FreeSwitchSims> {
-  const model = new FreeSwitchModel({
-    dialplan: loadShippedDialplan({ env: { MSE_ESL_PASSWORD: TEST_SECRETS.eslPassword, MSE_VERTO_PASSWORD: TEST_SECRETS.vertoPassword } }),
+  let model: FreeSwitchModel | undefined;
+  model = new FreeSwitchModel({
+    dialplan: loadShippedDialplan({
+      env: { MSE_ESL_PASSWORD: TEST_SECRETS.eslPassword, MSE_VERTO_PASSWORD: TEST_SECRETS.vertoPassword },
+      // ${verto_contact(...)} in the inbound template: the edge's registered Verto session
+      apis: { verto_contact: (user: string) => model?.vertoContact(user) },
+      // inbound on, for the DID of the inbound phase (bench/inbound.ts)
+      overrides: { mse_inbound_enabled: 'true', mse_inbound_did_regex: '^\\+?(4930123456[0-9])\\z' },
+    }),
     domain: DOMAIN,
     vertoProfile: 'matrix-sip-edge',
     gateways: { example_trunk: { profile: 'external' } },

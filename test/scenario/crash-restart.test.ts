@@ -71,6 +71,23 @@ async function expectNoDuplicate(callId: string): Promise<void> {
   expect(isEnding(mine[mine.length - 1]!)).toBe(true);
 }
 
+/** A trunk call to the DID, answered in the room by Alice's device, bridged, and its trunk leg kept for a recovery (on the wire and in FreeSWITCH). */
+async function answeredKeptInboundCall(callerNumber: string): Promise<{ handle: ReturnType<typeof f.fs.model.placeInboundCall>; invite: Json; callId: string; vertoLeg: string }> {
+  const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber, callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
+  const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
+  const callId = content(invite)['call_id'] as string;
+  seen.add(callId);
+  const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
+  const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
+  callees.push(callee);
+  await callee.answer(invite);
+  await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
+  // kept for a recovery once bridged (what a restarted edge finds on the leg)
+  await waitUntil(f.tap, () => f.tap.text().includes(`api uuid_setvar_multi ${handle.uuid} `) && f.tap.text().includes('park_after_bridge=true'), 'the trunk leg kept');
+  await pollUntil(() => f.fs.model.channel(handle.uuid)?.getVar('park_after_bridge') === 'true', 'FreeSWITCH set park_after_bridge');
+  return { handle, invite, callId, vertoLeg };
+}
+
 describe('kill -9 of the edge, then a restart', () => {
   it('during an answered outbound call: the far end is never hung up; the lost Matrix call ends, the user is rung again within 2 s of the edge reaching both peers, answering bridges the same trunk leg', async () => {
     const before = f.fs.vertoRecord.length;
@@ -164,17 +181,7 @@ describe('kill -9 of the edge, then a restart', () => {
 
   it('during an answered inbound call: the caller is never hung up; the lost Matrix call ends, the user who answered is rung again within 2 s of the edge reaching both peers, answering bridges the same trunk leg; not answering ends it', async () => {
     for (const answerAgain of [true, false]) {
-      const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: answerAgain ? '+4917012345678' : '+4917012345677', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
-      const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
-      const callId = content(invite)['call_id'] as string;
-      seen.add(callId);
-      const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
-      const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
-      callees.push(callee);
-      await callee.answer(invite);
-      await pollUntil(() => f.fs.model.channel(handle.uuid)?.answered === true && f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg answered and bridged to the edge');
-      // kept for a recovery once bridged (what a restarted edge finds on the leg)
-      await waitUntil(f.tap, () => f.tap.text().includes(`park_after_bridge=true`) && f.tap.text().includes(`api uuid_setvar_multi ${handle.uuid} `), 'the trunk leg kept');
+      const { handle, invite, callId, vertoLeg } = await answeredKeptInboundCall(answerAgain ? '+4917012345678' : '+4917012345677');
       let trunkEnded: string | undefined;
       void handle.ended.then((cause) => {
         trunkEnded = cause;
@@ -219,16 +226,7 @@ describe('kill -9 of the edge, then a restart', () => {
   });
 
   it('while a recovery waits (Verto lost, the edge then killed before the user was rung again): the restarted edge rings again for the same trunk leg, and tells the lost call\'s end only once', async () => {
-    const handle = f.fs.model.placeInboundCall({ did: DID.replace('+', ''), callerNumber: '+4917012345676', callerName: 'Erika Mustermann', context: 'matrix-sip-edge-public' });
-    const invite = await f.waitEvent((e) => e['type'] === 'm.call.invite' && e['sender'] === f.mx.edgeUserId && content(e)['call_id'] !== undefined && !seen.has(content(e)['call_id'] as string));
-    const callId = content(invite)['call_id'] as string;
-    seen.add(callId);
-    const vertoLeg = vertoInvitesSent(f.fs.model).find((i) => i.originator === handle.uuid)!.callId;
-    const callee = new WeriftCallee(f.mx.hs, f.mx.aliceId, f.roomId, 'ALICEPHONE');
-    callees.push(callee);
-    await callee.answer(invite);
-    await pollUntil(() => f.fs.model.channel(handle.uuid)?.bridgedTo === vertoLeg, 'the trunk leg bridged to the edge');
-    await pollUntil(() => f.fs.model.channel(handle.uuid)?.getVar('park_after_bridge') === 'true', 'the trunk leg kept');
+    const { handle, callId, vertoLeg } = await answeredKeptInboundCall('+4917012345676');
     let trunkEnded: string | undefined;
     void handle.ended.then((cause) => {
       trunkEnded = cause;

@@ -15,11 +15,11 @@ import { lostWithVertoSocket, lostWithVertoSocketRinging, outcomeOf, type CallOu
 import { CallTimers, type TimerLedger } from './call-timers.ts';
 import { handedOverOutcome, killLeg, maxDurationNotice, VERTO_LOST_OUTCOME, VERTO_LOST_RINGING_OUTCOME } from './call-endings.ts';
 import type { CallUpdate } from '../store/state-store.ts';
+import { TrunkDtmf } from './trunk-dtmf.ts';
 
 type Invite = Extract<CallEvent, { type: 'm.call.invite' }>;
 
-/** How long `!dtmf` asked for while the far end rings waits for its answer. */
-export const DTMF_WAIT_MS = 15_000;
+export { DTMF_WAIT_MS } from './trunk-dtmf.ts';
 
 /** What a call needs from the outside world; the call manager provides it. */
 export interface CallPorts {
@@ -128,10 +128,8 @@ export class OutboundCall {
   /** The trunk leg was handed over to ring the user again (the call's media was lost). */
   #handedOver = false;
   /** !dtmf commands, in the order asked. */
-  #dtmfChain: Promise<void> = Promise.resolve();
-  /** Waiting for the far end's answer (queued DTMF). */
-  readonly #trunkWaiters = new Set<(answered: boolean) => void>();
-  #farEndEverAnswered = false;
+  /** `!dtmf` toward the trunk leg, in order, waiting for the far end's answer (trunk-dtmf.ts). */
+  readonly #dtmf: TrunkDtmf;
   /** The far end holds the call (a re-INVITE hold from the trunk). */
   #heldByFarEnd = false;
   readonly #timers: CallTimers<'gather' | 'lifetime' | 'cause' | 'max_duration'>;
@@ -149,6 +147,7 @@ export class OutboundCall {
     this.#offerSdp = invite.content.offer.sdp;
     this.#receivedAt = now;
     this.log = log.child({ call: this.matrixCallId, room: this.roomId, uuid: this.uuid, trunk: this.trunkUuid, direction: 'outbound' });
+    this.#dtmf = new TrunkDtmf({ trunk: () => this.#trunk, ended: () => this.#state === 'ended', esl: (c) => this.#ports.esl(c), log: this.log });
   }
 
   get state(): CallState {
@@ -297,9 +296,8 @@ export class OutboundCall {
   onTrunkAnswered(): void {
     if (this.#state === 'ended' || this.#trunk !== 'originating') return;
     this.#trunk = 'answered';
-    this.#farEndEverAnswered = true;
     this.log.info('the far end answered');
-    this.#wakeTrunkWaiters(true);
+    this.#dtmf.answered();
     this.#ports.journal(this.matrixCallId, { farLeg: this.trunkUuid });
     if (this.#media === 'ready') this.#bridge();
   }
@@ -664,14 +662,7 @@ export class OutboundCall {
     await this.#told;
   }
 
-  /**
-   * `!dtmf`: on the trunk leg (toward the trunk), from the far end's answer
-   * on, bridged or not (the edge named the trunk leg: the digits need not
-   * wait for the bridge). Asked for while the far end still rings (the
-   * caller hears ringback, so to them the call seems up), the digits wait
-   * for the answer, in order, up to DTMF_WAIT_MS; then, or when the call
-   * ends first, they are refused, saying why.
-   */
+  /** `!dtmf` on the trunk leg, from the far end's answer on; typed while it rings, queued for the answer (trunk-dtmf.ts). */
   async sendDtmf(digits: string, durationMs: number | undefined): Promise<string> {
     if (this.#state === 'ended' || !this.#answeredToMatrix) return 'DTMF can only be sent once the call is answered.';
     let command: ApiCommand;
@@ -681,53 +672,7 @@ export class OutboundCall {
       if (err instanceof EslArgumentError) return `Not sent: ${err.message}`;
       throw err;
     }
-    // One after the other, in the order asked: a later burst never overtakes an earlier one.
-    const turn = this.#dtmfChain.then(() => this.#sendDtmfInTurn(command, digits));
-    this.#dtmfChain = turn.then(
-      () => undefined,
-      () => undefined, // its caller handles the failure; the chain only keeps the order
-    );
-    return turn;
-  }
-
-  async #sendDtmfInTurn(command: ApiCommand, digits: string): Promise<string> {
-    if (this.#trunk === 'originating' && this.#state !== 'ended') {
-      const answered = await this.#trunkAnsweredWithin(DTMF_WAIT_MS);
-      if (!answered) return this.#ended() ? 'Not sent: the call ended before the far end answered.' : `Not sent: the far end did not answer within ${DTMF_WAIT_MS / 1000} s.`;
-    }
-    if (this.#ended() || this.#trunk !== 'answered') return this.#farEndEverAnswered ? 'Not sent: the call is over.' : 'Not sent: the call ended before the far end answered.';
-    const reply = await this.#ports.esl(command);
-    if (!reply.startsWith('+OK')) {
-      this.log.warn({ reply: reply.trim().slice(0, 200) }, 'uuid_send_dtmf failed');
-      return 'The tones could not be sent.';
-    }
-    this.log.info({ digits: digits.length }, 'DTMF sent');
-    return `Sent ${digits}.`;
-  }
-
-  /** The state, read afresh (after an await). */
-  #ended(): boolean {
-    return this.#state === 'ended';
-  }
-
-  /** Resolves true at the far end's answer, false at the deadline or when the call ends first. */
-  #trunkAnsweredWithin(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#trunkWaiters.delete(done);
-        resolve(false);
-      }, ms);
-      const done = (answered: boolean) => {
-        clearTimeout(timer);
-        this.#trunkWaiters.delete(done);
-        resolve(answered);
-      };
-      this.#trunkWaiters.add(done);
-    });
-  }
-
-  #wakeTrunkWaiters(answered: boolean): void {
-    for (const w of [...this.#trunkWaiters]) w(answered);
+    return this.#dtmf.send(command, digits);
   }
 
   async #byeToVerto(cause: string): Promise<void> {
@@ -766,7 +711,7 @@ export class OutboundCall {
     if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#timers.clearAll();
-    this.#wakeTrunkWaiters(false);
+    this.#dtmf.ended();
     this.log.info({ cause: outcome.cause, sipStatus: outcome.sipStatus, reason: outcome.reason }, 'call ended');
     if (tellMatrix) this.#told = this.#tellMatrix(outcome.reason, outcome.notice);
     this.#ports.ended(this, outcome);

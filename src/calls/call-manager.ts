@@ -459,7 +459,6 @@ export class CallManager {
     this.#notifyIfIdle();
   }
 
-
   /** Waiters of callsEnded (true: no call is live any more). */
   readonly #whenIdle = new Set<(idle: boolean) => void>();
 

@@ -127,7 +127,6 @@ export class OutboundCall {
   #trunkHungUp = false;
   /** The trunk leg was handed over to ring the user again (the call's media was lost). */
   #handedOver = false;
-  /** !dtmf commands, in the order asked. */
   /** `!dtmf` toward the trunk leg, in order, waiting for the far end's answer (trunk-dtmf.ts). */
   readonly #dtmf: TrunkDtmf;
   /** The far end holds the call (a re-INVITE hold from the trunk). */
